@@ -1,0 +1,173 @@
+"""The ``lvbalance`` command: a thin layer that passes data between the library's functions.
+
+Bad input never gives a traceback: a :class:`~lvbalance.case.CaseError` is printed as a
+list of problems and the command exits with code 2.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from lvbalance.case import Case, CaseError
+
+app = typer.Typer(help="Street-aware LV load rebalancing with V2G scheduling.", no_args_is_help=True, add_completion=False)
+import_app = typer.Typer(help="Import a network as a case directory.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+
+console = Console()
+err_console = Console(stderr=True)
+
+EXIT_BAD_INPUT = 2
+
+
+def _friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn input errors into a readable list and exit code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except CaseError as exc:
+            err_console.print(f"[bold red]{exc.source}[/] has {len(exc.problems)} problem(s):")
+            for p in exc.problems:
+                err_console.print(f"  [red]-[/] {p}", highlight=False, soft_wrap=True)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+        except (FileExistsError, FileNotFoundError) as exc:
+            err_console.print(f"[bold red]error:[/] {exc}")
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+
+    return wrapper
+
+
+@app.callback()
+def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log details.")] = False) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+def _load(case_dir: Path) -> Case:
+    from lvbalance.io import read_case
+
+    with console.status(f"reading {case_dir}"):
+        return read_case(case_dir)
+
+
+def print_case_summary(case: Case) -> None:
+    """Areas, feeders with their customers and ratings, customer types, meter coverage."""
+    from lvbalance.summary import case_overview, feeder_table, meter_coverage
+
+    o = case_overview(case)
+    console.print(
+        f"[bold]{o['name']}[/]: 1 transformer area, {o['feeders']} feeders, {o['nodes']} nodes, {o['lines']} lines, "
+        f"{o['customers']} customers ({o['metered_customers']} metered), {o['street_segments']} street segments "
+        f"(from {o['streets_source']}), CRS {o['crs']}"
+    )
+    console.print(f"meter readings: {o['readings']:,} from {o['first_reading']} to {o['last_reading']}; calendar: {o['calendar_days']} days")
+    ft = feeder_table(case)
+    t = Table(title="Feeders", title_justify="left")
+    for col in ["feeder", *ft.columns]:
+        t.add_column(col, justify="left" if col in ("feeder", "outlet_line") else "right")
+    for feeder, row in ft.iterrows():
+        t.add_row(str(feeder), *(f"{v:,.0f}" if isinstance(v, float) else str(v) for v in row))
+    console.print(t)
+    mc = meter_coverage(case)
+    t = Table(title="Customer types and meter coverage", title_justify="left")
+    for col in ("type", "customers", "metered", "metered share", "days of data (mean)"):
+        t.add_column(col, justify="left" if col == "type" else "right")
+    for typ, row in mc.iterrows():
+        t.add_row(str(typ), str(row["customers"]), str(row["metered"]), f"{row['metered_share']:.0%}", f"{row['mean_days']:.0f}")
+    console.print(t)
+
+
+@app.command()
+@_friendly_errors
+def validate(case_dir: Annotated[Path, typer.Argument(help="Case directory.")]) -> None:
+    """Check a case directory and list every problem (exit code 2 if any)."""
+    case = _load(case_dir)
+    console.print(f"[green]ok[/]: {case_dir} is a valid case")
+    print_case_summary(case)
+
+
+@app.command()
+@_friendly_errors
+def demo(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("out"),
+) -> None:
+    """Run the main job on the embedded default case (Schutterwald area 1)."""
+    from lvbalance.data import default_case_path
+
+    t0 = time.perf_counter()
+    path = default_case_path()
+    console.print(f"default case: {path}")
+    case = _load(path)
+    print_case_summary(case)
+    out.mkdir(parents=True, exist_ok=True)
+    console.print(f"[green]done[/] in {time.perf_counter() - t0:.1f} s; outputs in {out.resolve()}")
+
+
+@import_app.command("pandapower")
+@_friendly_errors
+def import_pandapower(
+    net_file: Annotated[Path, typer.Argument(help="pandapower net (.json).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Case directory to create.")],
+    name: Annotated[str | None, typer.Option(help="Case name (default: file stem).")] = None,
+    streets: Annotated[Path | None, typer.Option(help="Streets: GeoJSON or OSM XML file (default: from line geometry).")] = None,
+) -> None:
+    """Convert a radial LV pandapower net into a case directory."""
+    import pandapower as pp
+
+    from lvbalance.case import check_case
+    from lvbalance.io import write_case
+    from lvbalance.io.pandapower import case_from_pandapower
+
+    if not net_file.is_file():
+        raise FileNotFoundError(f"{net_file} does not exist")
+    net = pp.from_json(str(net_file))
+    street_data = _read_streets(streets, net) if streets else None
+    case = check_case(case_from_pandapower(net, name=name or net_file.stem, streets=street_data))
+    write_case(case, out)
+    console.print(f"[green]wrote[/] {out}")
+    print_case_summary(case)
+
+
+def _read_streets(path: Path, net: Any) -> Any:
+    from lvbalance.io import streets as st
+
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist")
+    crs = None  # the importer projects to the net's UTM zone
+    if path.suffix.lower() in (".osm", ".xml"):
+        return st.streets_from_osm_xml(path, crs)
+    return st.streets_from_geojson(path, crs)
+
+
+@import_app.command("simbench")
+@_friendly_errors
+def import_simbench(
+    code: Annotated[str, typer.Argument(help="SimBench code, e.g. 1-LV-rural1--0-sw.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Case directory to create.")],
+    meter_share: Annotated[float, typer.Option(help="Share of customers with a smart meter.")] = 0.4,
+    seed: Annotated[int, typer.Option(help="Seed of the random choices.")] = 0,
+) -> None:
+    """Convert a SimBench LV grid (needs the optional `simbench` package) into a case directory."""
+    from lvbalance.case import check_case
+    from lvbalance.io import write_case
+    from lvbalance.io.simbench import case_from_simbench
+
+    with console.status(f"loading SimBench {code}"):
+        case = check_case(case_from_simbench(code, meter_share=meter_share, seed=seed))
+    write_case(case, out)
+    console.print(f"[green]wrote[/] {out}")
+    print_case_summary(case)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()
