@@ -1,0 +1,172 @@
+"""Street segments from GeoJSON, local OpenStreetMap XML, or the network's own lines.
+
+MODEL.md §1-2: the street graph is a set of LineStrings with a construction cost
+``cost_per_m`` [currency/m] each. Segments meet at their end points (the coupling
+step and :func:`lvbalance.case.validate_case` join end points closer than
+``SNAP_TOLERANCE_M``), so every reader here splits lines where they touch or cross.
+Nothing is downloaded: OSM data is read from a local ``.osm`` file.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry import LineString
+
+from lvbalance.case import Network, Streets
+
+logger = logging.getLogger(__name__)
+
+#: Construction cost by OSM ``highway`` class [currency/m]. Illustrative values
+#: around the default of 40/m (MODEL.md §9): trenching along a main road needs
+#: heavier surface reinstatement and traffic management, so it is dearer; service
+#: roads, tracks and paths are cheaper. Classes not listed get NaN (= the default).
+OSM_HIGHWAY_COST_PER_M: dict[str, float] = {
+    "motorway": 150.0,
+    "trunk": 120.0,
+    "primary": 90.0,
+    "secondary": 70.0,
+    "tertiary": 55.0,
+    "unclassified": 45.0,
+    "residential": 40.0,
+    "living_street": 35.0,
+    "service": 30.0,
+    "track": 25.0,
+    "path": 25.0,
+    "footway": 25.0,
+    "cycleway": 25.0,
+    "pedestrian": 30.0,
+}
+
+#: Coordinates are rounded to this grid before noding, so that end points that are
+#: meant to coincide do [m].
+NODING_GRID_M = 0.01
+
+
+def line_between(geom: LineString | None, a: tuple[float, float], b: tuple[float, float]) -> LineString:
+    """``geom`` oriented from ``a`` to ``b`` with its end points moved exactly onto ``a`` and ``b``.
+
+    Line routes in real data often stop a few metres short of their buses; the street
+    graph needs them to meet. Without a route: the straight line a-b.
+    """
+    if geom is None or geom.is_empty or len(geom.coords) < 2:
+        return LineString([a, b])
+    c = np.asarray(geom.coords, dtype=float)[:, :2]
+    if np.hypot(*(c[0] - a)) + np.hypot(*(c[-1] - b)) > np.hypot(*(c[-1] - a)) + np.hypot(*(c[0] - b)):
+        c = c[::-1].copy()
+    c[0], c[-1] = a, b
+    return LineString(c)
+
+
+def _noded(lines: Iterable[LineString]) -> list[LineString]:
+    """Split ``lines`` wherever they touch or cross; returns the pieces (no duplicates)."""
+    geoms = [shapely.set_precision(g, NODING_GRID_M) for g in lines if g is not None and not g.is_empty]
+    if not geoms:
+        return []
+    merged = shapely.unary_union(geoms)
+    parts = list(merged.geoms) if hasattr(merged, "geoms") else [merged]
+    return [p for p in parts if isinstance(p, LineString) and p.length > 0]
+
+
+def _split_by_source(pieces: list[LineString], sources: gpd.GeoSeries) -> np.ndarray:
+    """Index of the source line each noded piece lies on (the one nearest its midpoint)."""
+    tree = shapely.STRtree(sources.to_numpy())
+    mids = shapely.line_interpolate_point(np.array(pieces, dtype=object), 0.5, normalized=True)
+    return tree.nearest(mids)
+
+
+def segments_frame(
+    lines: Iterable[LineString], cost_per_m: Iterable[float] | None, crs: str, *, node: bool = True
+) -> gpd.GeoDataFrame:
+    """Street table (index ``street_id`` ``S0``, ``S1``...; ``geometry``; ``cost_per_m``).
+
+    With ``node=True`` the lines are split where they meet and each piece keeps the
+    cost of the line it came from.
+    """
+    lines = [g for g in lines]
+    costs = np.full(len(lines), np.nan) if cost_per_m is None else np.asarray(list(cost_per_m), dtype=float)
+    if node and lines:
+        pieces = _noded(lines)
+        src = _split_by_source(pieces, gpd.GeoSeries(lines))
+        lines, costs = pieces, costs[src]
+    index = pd.Index([f"S{i}" for i in range(len(lines))], name="street_id")
+    return gpd.GeoDataFrame(
+        {"cost_per_m": costs}, geometry=gpd.GeoSeries(list(lines), index=index, crs=crs), index=index
+    )
+
+
+def _explode_lines(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
+    gdf = gdf[gdf.geometry.geom_type.isin(["LineString", "MultiLineString"])]
+    return gdf.explode(index_parts=False)
+
+
+def streets_from_geojson(path: str | Path, crs: str) -> Streets:
+    """Read street LineStrings from a GeoJSON (or any file geopandas reads).
+
+    Parameters
+    ----------
+    path
+        File with LineString / MultiLineString features; an optional numeric property
+        ``cost_per_m`` [currency/m] (missing: the default cost).
+    crs
+        Projected metric CRS of the case; the file is reprojected to it (a file
+        without CRS is taken as lon/lat, as GeoJSON specifies).
+    """
+    gdf = gpd.read_file(path)
+    if gdf.crs is None:
+        gdf = gdf.set_crs("EPSG:4326")
+    gdf = _explode_lines(gdf.to_crs(crs))
+    cost = pd.to_numeric(gdf["cost_per_m"], errors="coerce") if "cost_per_m" in gdf else None
+    return Streets(segments_frame(gdf.geometry, cost, crs), source="geojson")
+
+
+def _osm_cost(highway: object) -> float:
+    if isinstance(highway, list):  # osmnx merges classes of simplified edges into a list
+        costs = [_osm_cost(h) for h in highway]
+        costs = [c for c in costs if not math.isnan(c)]
+        return max(costs) if costs else math.nan
+    if not isinstance(highway, str):
+        return math.nan
+    return OSM_HIGHWAY_COST_PER_M.get(highway.removesuffix("_link"), math.nan)
+
+
+def streets_from_osm_xml(path: str | Path, crs: str) -> Streets:
+    """Read the street graph of a local OpenStreetMap XML file (``.osm``) with osmnx.
+
+    Every way with a ``highway`` tag becomes street segments (edges of the osmnx
+    graph, one per pair of intersections, both directions merged). ``cost_per_m`` comes
+    from the highway class via :data:`OSM_HIGHWAY_COST_PER_M`. No network access.
+    """
+    import osmnx as ox
+
+    graph = ox.graph_from_xml(path, bidirectional=True, simplify=True, retain_all=True)
+    graph = ox.convert.to_undirected(graph)
+    edges = ox.convert.graph_to_gdfs(graph, nodes=False, fill_edge_geometry=True)
+    edges = edges.to_crs(crs)
+    highway = edges["highway"] if "highway" in edges else pd.Series(np.nan, index=edges.index)
+    cost = [_osm_cost(h) for h in highway]
+    logger.info("read %d street edges from %s", len(edges), path)
+    return Streets(segments_frame(edges.geometry, cost, crs), source="osm")
+
+
+def streets_from_network_lines(network: Network, crs: str | None = None) -> Streets:
+    """Streets derived from the network's own line routes (cables are laid along streets).
+
+    Uses ``network.line_geometry`` where present (end points moved onto the nodes), else
+    the straight line between the line's end nodes. Costs are NaN (the default
+    ``streets.default_cost_per_m``).
+    """
+    xy = network.nodes[["x", "y"]].astype(float)
+    geoms = [
+        line_between(network.line_geometry.get(line_id), tuple(xy.loc[r["from_node"]]), tuple(xy.loc[r["to_node"]]))
+        for line_id, r in network.lines.iterrows()
+    ]
+    return Streets(segments_frame(geoms, None, crs), source="network_lines")
