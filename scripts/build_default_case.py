@@ -1,0 +1,369 @@
+"""Rebuild the embedded default case ``src/lvbalance/data/default_case/`` (deterministic, seeded).
+
+    .venv/bin/python scripts/build_default_case.py [--out DIR] [--seed 2024]
+
+What it builds (see ``src/lvbalance/data/default_case/ATTRIBUTION.md``):
+
+* **network**: area 1 of ``pandapower.networks.lv_schutterwald(separation_by_sub=True)``
+  (0.63 MVA, 87 houses, 4 feeders) through :func:`lvbalance.io.pandapower.network_from_pandapower`
+  (service lines contracted onto their access nodes).
+* **streets**: the street-following main cables (``NAYY 4x150 SE``) of all 14 Schutterwald
+  areas, their end points moved onto their buses, merged, split where they meet and joined
+  through nodes of degree 2. Cost: 40 per m; 60 per m on *through-routes*: strokes
+  (chains of segments that continue within 30 degrees of straight at every junction,
+  the "natural road" of Jiang et al. 2008) at least 400 m long. Long straight strokes are
+  the village's main roads, where trenching needs heavier surface reinstatement and
+  traffic management.
+* **customers**: each house is ``residential`` (2500-4500 kWh/a) or, for a few houses on the
+  two big feeders, ``commercial`` (8-30 MWh/a); ~1/5 of the houses also have a ``pv``
+  customer (4-8 kWp) and ~1/5 an ``ev`` charging point (7 kW / 7 kW, V2G, 2000-3000 kWh/a),
+  a separate record at the same house. EVs and commercial customers are drawn more often on
+  the big feeders and PV more often on the small ones, so the area starts clearly unbalanced.
+* **profiles**: SimBench 2016 profiles shipped in the simbench package: households H0-A/B/C/G/L,
+  commercial G0-A ... G6-A, PV1..PV8, home charging HLS_A/B/C_3.7. Each customer gets a seeded
+  variant, a shift of a whole number of weeks (-3..3) and up to +-30 min, scaled to its annual
+  energy. EV: the HLS profile scaled to the annual energy, power capped at 7 kW with the energy
+  above the cap carried into the following steps (a session lasts longer at full power).
+* **meter readings**: 40 % of all customers (seeded), 8 weeks from Monday 2016-04-04, 15 min.
+* **calendar**: working / non-working from ``holidays`` (DE, BW) and weekends; weather from
+  the terciles of daily energy of the SimBench PV5 profile.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry import LineString
+
+from lvbalance.case import Case, check_case
+from lvbalance.case import Streets
+from lvbalance.io.casedir import write_case
+from lvbalance.io.pandapower import CASE_CUSTOMER_COLUMNS, _bus_xy, _line_geoms, network_from_pandapower
+from lvbalance.io.simbench import (
+    PROFILE_YEAR_START,
+    STEP_H,
+    STEPS_PER_DAY,
+    make_calendar,
+    readings_frame,
+    shifted_window,
+    simbench_profile_dir,
+)
+from lvbalance.io.streets import NODING_GRID_M, line_between, segments_frame
+
+log = logging.getLogger("build_default_case")
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "src" / "lvbalance" / "data" / "default_case"
+
+AREA = 1
+BACKBONE_TYPE = "NAYY 4x150 SE"
+START = pd.Timestamp("2016-04-04")  # a Monday
+WEEKS = 8
+METER_SHARE = 0.4
+EV_KW = 7.0
+
+BASE_COST_PER_M = 40.0
+THROUGH_ROUTE_COST_PER_M = 60.0
+THROUGH_ROUTE_MIN_M = 400.0
+STRAIGHT_DEG = 30.0
+
+HOUSEHOLD = ["H0-A", "H0-B", "H0-C", "H0-G", "H0-L"]
+COMMERCIAL = ["G0-A", "G1-A", "G1-B", "G2-A", "G3-A", "G4-A", "G4-B", "G5-A", "G6-A"]
+PV = [f"PV{i}" for i in range(1, 9)]
+EV = ["HLS_A_3.7", "HLS_B_3.7", "HLS_C_3.7"]
+WEATHER_PV = "PV5"
+
+# Draw weights per feeder (by size rank, biggest first): EVs and commercial load
+# gather on the big feeders, PV on the small ones.
+EV_WEIGHT = [4.0, 2.0, 0.5, 0.3]
+PV_WEIGHT = [0.5, 0.8, 2.5, 2.5]
+N_COMMERCIAL = {0: 4, 1: 3}  # feeder rank -> commercial houses
+
+
+# --------------------------------------------------------------------------- streets
+
+
+def schutterwald_backbone_lines(nets, crs: str) -> list[LineString]:
+    """Main-cable routes of all areas in ``crs``, end points on their buses."""
+    import pyproj
+
+    tr = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    out = []
+    for net in nets:
+        xy = _bus_xy(net)
+        geoms = _line_geoms(net)
+        for idx, r in net.line[net.line["std_type"] == BACKBONE_TYPE].iterrows():
+            a = tr.transform(*xy.loc[int(r["from_bus"])])
+            b = tr.transform(*xy.loc[int(r["to_bus"])])
+            g = geoms.get(idx)
+            if g is not None:
+                c = np.asarray(g.coords)
+                g = LineString(np.column_stack(tr.transform(c[:, 0], c[:, 1])))
+            out.append(line_between(g, a, b))
+    return out
+
+
+def _merged_street_pieces(lines: list[LineString]) -> list[LineString]:
+    """Split where lines meet, then join runs through nodes of degree 2."""
+    geoms = [shapely.set_precision(g, NODING_GRID_M) for g in lines]
+    noded = shapely.unary_union(geoms)
+    merged = shapely.line_merge(noded)
+    parts = list(merged.geoms) if hasattr(merged, "geoms") else [merged]
+    return [p for p in parts if p.length > 0]
+
+
+def through_route_costs(pieces: list[LineString]) -> np.ndarray:
+    """cost_per_m of each piece: THROUGH_ROUTE_COST_PER_M on long straight strokes, else base.
+
+    At every junction the pair of pieces that continue most nearly straight (deflection
+    below STRAIGHT_DEG) is joined, greedily; the joined chains are strokes.
+    """
+    ends: dict[tuple[int, int], list[tuple[int, np.ndarray]]] = {}
+    for i, g in enumerate(pieces):
+        c = np.asarray(g.coords)
+        for p, q in ((c[0], c[1]), (c[-1], c[-2])):
+            key = tuple(np.round(p / NODING_GRID_M).astype(np.int64))
+            d = q - p
+            ends.setdefault(key, []).append((i, d / (np.hypot(*d) or 1.0)))
+    parent = list(range(len(pieces)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for incident in ends.values():
+        pairs = []
+        for a in range(len(incident)):
+            for b in range(a + 1, len(incident)):
+                (i, da), (j, db) = incident[a], incident[b]
+                if i == j:
+                    continue
+                deflection = 180.0 - math.degrees(math.acos(float(np.clip(da @ db, -1, 1))))
+                if deflection < STRAIGHT_DEG:
+                    pairs.append((deflection, a, b))
+        used: set[int] = set()
+        for _, a, b in sorted(pairs):
+            if a in used or b in used:
+                continue
+            used |= {a, b}
+            parent[find(incident[a][0])] = find(incident[b][0])
+    roots = np.array([find(i) for i in range(len(pieces))])
+    lengths = np.array([g.length for g in pieces])
+    stroke_len = pd.Series(lengths).groupby(roots).sum()
+    return np.where(stroke_len.loc[roots].to_numpy() >= THROUGH_ROUTE_MIN_M, THROUGH_ROUTE_COST_PER_M, BASE_COST_PER_M)
+
+
+def build_streets(nets, crs: str) -> Streets:
+    pieces = _merged_street_pieces(schutterwald_backbone_lines(nets, crs))
+    cost = through_route_costs(pieces)
+    return Streets(segments_frame(pieces, cost, crs, node=False), source="network_lines")
+
+
+# --------------------------------------------------------------------------- profiles
+
+
+def read_profiles() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(load profiles, PV profiles) of 2016, normalised as SimBench ships them."""
+    d = simbench_profile_dir()
+    load_cols = [f"{p}_pload" for p in HOUSEHOLD + COMMERCIAL + EV]
+    load = pd.read_csv(d / "LoadProfile.csv", sep=";", usecols=load_cols)
+    load.columns = [c.removesuffix("_pload") for c in load.columns]
+    res = pd.read_csv(d / "RESProfile.csv", sep=";", usecols=PV)
+    return load, res
+
+
+def cap_carry_forward(p_kw: np.ndarray, cap_kw: float) -> np.ndarray:
+    """Cap power at ``cap_kw``; energy above the cap is delivered in the following steps."""
+    out = np.empty_like(p_kw)
+    carry = 0.0
+    for t, p in enumerate(p_kw):
+        want = p + carry
+        out[t] = min(want, cap_kw)
+        carry = want - out[t]
+    return out
+
+
+# --------------------------------------------------------------------------- customers
+
+
+def build_customers(houses: pd.DataFrame, feeder_of_node: pd.Series, rng: np.random.Generator) -> pd.DataFrame:
+    """All customer records (houses + pv + ev) with a ``profile`` and ``scale`` column.
+
+    ``scale``: annual energy [kWh/a] for loads and EVs, peak power [kWp] for PV.
+    """
+    houses = houses.copy()
+    houses["feeder"] = houses["node_id"].map(feeder_of_node)
+    rank = {f: r for r, f in enumerate(houses["feeder"].value_counts().index)}  # biggest first
+    houses["rank"] = houses["feeder"].map(rank)
+    n = len(houses)
+
+    houses["type"] = "residential"
+    for r, k in N_COMMERCIAL.items():
+        pool = houses.index[houses["rank"] == r].to_numpy()
+        houses.loc[rng.choice(pool, size=k, replace=False), "type"] = "commercial"
+    res = houses["type"] == "residential"
+    houses["profile"] = np.where(res, rng.choice(HOUSEHOLD, size=n), rng.choice(COMMERCIAL, size=n))
+    houses["scale"] = np.where(res, rng.uniform(2500, 4500, size=n), rng.uniform(8000, 30000, size=n))
+
+    def pick(weights: list[float], share: float) -> np.ndarray:
+        w = houses["rank"].map(lambda r: weights[min(r, len(weights) - 1)]).to_numpy(dtype=float)
+        return rng.choice(houses.index.to_numpy(), size=int(round(share * n)), replace=False, p=w / w.sum())
+
+    pv_houses = pick(PV_WEIGHT, 0.2)
+    ev_houses = pick(EV_WEIGHT, 0.2)
+    base = houses[["node_id", "x", "y"]]
+    pv = base.loc[pv_houses].assign(type="pv", profile=rng.choice(PV, size=len(pv_houses)),
+                                    scale=rng.uniform(4, 8, size=len(pv_houses)).round(1))
+    pv.index = [f"PV_{h.removeprefix('HH_')}" for h in pv.index]
+    ev = base.loc[ev_houses].assign(type="ev", profile=rng.choice(EV, size=len(ev_houses)),
+                                    scale=rng.uniform(2000, 3000, size=len(ev_houses)))
+    ev.index = [f"EV_{h.removeprefix('HH_')}" for h in ev.index]
+    comm = houses["type"] == "commercial"
+    houses.index = [f"GW_{h.removeprefix('HH_')}" if c else h for h, c in zip(houses.index, comm)]
+    out = pd.concat([houses[["node_id", "x", "y", "type", "profile", "scale"]], pv, ev])
+    out.index.name = "customer_id"
+    out["charge_kw"] = np.where(out["type"] == "ev", EV_KW, np.nan)
+    out["discharge_kw"] = out["charge_kw"]
+    out["v2g"] = out["type"] == "ev"
+    return out
+
+
+def customer_power(customers: pd.DataFrame, load: pd.DataFrame, pv: pd.DataFrame, t0: int, n: int,
+                   rng: np.random.Generator) -> tuple[dict[str, np.ndarray], pd.Series]:
+    """15-min power [kW] of every customer over the span (pv negative) and annual energy [kWh/a]."""
+    power, annual = {}, {}
+    for cid, c in customers.iterrows():
+        shift = int(rng.integers(-3, 4)) * 7 * STEPS_PER_DAY + int(rng.integers(-2, 3))
+        if c["type"] == "pv":
+            shape = pv[c["profile"]].to_numpy(dtype=float)
+            power[cid] = -c["scale"] * shifted_window(shape, t0, n, shift)
+            annual[cid] = c["scale"] * shape.sum() * STEP_H
+            continue
+        shape = load[c["profile"]].to_numpy(dtype=float)
+        shape = shape / (shape.sum() * STEP_H)  # kW per kWh/a
+        year = c["scale"] * np.roll(shape, -shift)
+        if c["type"] == "ev":
+            year = cap_carry_forward(year, EV_KW)
+        power[cid] = year[t0 : t0 + n]
+        annual[cid] = year.sum() * STEP_H
+    return power, pd.Series(annual)
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def imbalance_figures(case: Case, power: dict[str, np.ndarray]) -> dict[str, object]:
+    """Feeder load rates and imbalance (Eq 14-15 on the real days, all customers)."""
+    feeder = case.customers["node_id"].map(case.network.feeder_of_node)
+    rating = case.network.feeder_rating_kw
+    loads = pd.DataFrame({f: sum(power[c] for c in feeder.index[feeder == f]) for f in rating.index})
+    rate = loads / rating
+    imb = rate.max(axis=1) - rate.min(axis=1)
+    return {
+        "customers_per_feeder_type": pd.crosstab(feeder, case.customers["type"]).to_dict("index"),
+        "feeder_rating_kw": rating.round(1).to_dict(),
+        "feeder_peak_kw": loads.max().round(1).to_dict(),
+        "feeder_peak_load_rate_pct": (100 * rate.max()).round(1).to_dict(),
+        "feeder_mean_load_rate_pct": (100 * rate.mean()).round(1).to_dict(),
+        "expected_imbalance_pct": round(100 * float(imb.mean()), 2),
+        "peak_imbalance_pct": round(100 * float(imb.max()), 2),
+    }
+
+
+# --------------------------------------------------------------------------- main
+
+
+def build(seed: int = 2024) -> tuple[Case, dict[str, object]]:
+    import pandapower.networks as pn
+
+    rng = np.random.default_rng(seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        nets = pn.lv_schutterwald(separation_by_sub=True)
+    imported = network_from_pandapower(nets[AREA])
+    network, crs = imported.network, imported.crs
+    streets = build_streets(nets, crs)
+
+    customers = build_customers(imported.customers, network.feeder_of_node, rng)
+    load, pv = read_profiles()
+    t0 = int((START - PROFILE_YEAR_START) / pd.Timedelta("15min"))
+    n = WEEKS * 7 * STEPS_PER_DAY
+    index = pd.date_range(START, periods=n, freq="15min")
+    power, annual = customer_power(customers, load, pv, t0, n, rng)
+    customers["annual_kwh"] = annual.round(1)
+    n_meter = int(round(METER_SHARE * len(customers)))
+    metered = rng.choice(customers.index.to_numpy(), size=n_meter, replace=False)
+    customers["metered"] = customers.index.isin(metered)
+    readings = readings_frame({c: np.round(power[c], 3) for c in customers.index if c in set(metered)}, index)
+
+    weather_pv = pd.Series(pv[WEATHER_PV].to_numpy()[t0 : t0 + n], index=index)
+    calendar = make_calendar(weather_pv, country="DE", subdiv="BW")
+
+    case = Case(
+        name="schutterwald-area1",
+        crs=crs,
+        network=network,
+        streets=streets,
+        customers=customers[CASE_CUSTOMER_COLUMNS].copy(),
+        meter_readings=readings,
+        calendar=calendar,
+        metadata={
+            "description": (
+                "Area 1 (0.63 MVA, 87 houses, 4 feeders) of the Schutterwald LV grid (pandapower "
+                "lv_schutterwald) with synthetic customers: residential, commercial, PV and V2G "
+                "EV charging points; meter readings for 40 % of them over 8 weeks from SimBench 2016 profiles."
+            ),
+            "country": "DE",
+            "timezone": "Europe/Berlin",
+            "streets_source": "network_lines",
+            "streets_note": (
+                "streets are the main-cable (NAYY 4x150) routes of all 14 Schutterwald areas, which follow "
+                "the streets; cost 40/m, 60/m on straight through-routes >= 400 m"
+            ),
+            "attribution": (
+                "Grid geometry: pandapower lv_schutterwald (BSD-3-Clause), derived from OpenStreetMap "
+                "(c) OpenStreetMap contributors, ODbL. Profiles: SimBench (simbench.de), ODbL. See ATTRIBUTION.md."
+            ),
+            "license": "ODbL-1.0",
+            "built_by": f"scripts/build_default_case.py --seed {seed}",
+        },
+    )
+    check_case(case)
+    return case, imbalance_figures(case, power)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--seed", type=int, default=2024)
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    case, figures = build(args.seed)
+    attribution = args.out / "ATTRIBUTION.md"
+    keep = attribution.read_text(encoding="utf-8") if attribution.exists() else None
+    write_case(case, args.out, overwrite=True, readings_format="csv.gz")
+    if keep is not None:
+        attribution.write_text(keep, encoding="utf-8")
+    size = sum(p.stat().st_size for p in args.out.iterdir())
+    log.info("wrote %s (%.2f MB)", args.out, size / 1e6)
+    for k, v in figures.items():
+        log.info("%s: %s", k, v)
+    log.info("customers: %s; metered %d of %d; %d days; %d street segments (%d dearer)",
+             case.customers["type"].value_counts().to_dict(), case.customers["metered"].sum(), len(case.customers),
+             len(case.calendar), len(case.streets.segments),
+             int((case.streets.segments["cost_per_m"] > BASE_COST_PER_M).sum()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
