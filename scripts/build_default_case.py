@@ -56,7 +56,7 @@ from lvbalance.io.simbench import (
     shifted_window,
     simbench_profile_dir,
 )
-from lvbalance.io.streets import NODING_GRID_M, line_between, segments_frame
+from lvbalance.io.streets import NODING_GRID_M, _noded, line_between, segments_frame
 
 log = logging.getLogger("build_default_case")
 
@@ -113,9 +113,7 @@ def schutterwald_backbone_lines(nets, crs: str) -> list[LineString]:
 
 def _merged_street_pieces(lines: list[LineString]) -> list[LineString]:
     """Split where lines meet, then join runs through nodes of degree 2."""
-    geoms = [shapely.set_precision(g, NODING_GRID_M) for g in lines]
-    noded = shapely.unary_union(geoms)
-    merged = shapely.line_merge(noded)
+    merged = shapely.line_merge(shapely.MultiLineString(_noded(lines)))
     parts = list(merged.geoms) if hasattr(merged, "geoms") else [merged]
     return [p for p in parts if p.length > 0]
 

@@ -9,12 +9,12 @@ What is taken from the net (MODEL.md §1, §4):
   nominal voltage, unity power factor), ``length_m = 1000 * length_km``.
 * **service connections** are contracted (MODEL.md §4): a *house bus* is a leaf bus that
   carries only loads / sgens and hangs by one dead-end *service line* off the backbone.
-  A dead-end line counts as a service line when the bus it leaves carries no customer
-  itself (lv_schutterwald: ``NAYY 4x50 SE`` lines from ``AB_...`` branch buses) or when
-  it is thinner (smaller ``max_i_ka``) than every other line at that bus. The house bus
+  A dead-end line counts as a service line when it is thinner (smaller ``max_i_ka *
+  parallel``) than the line that feeds the bus it leaves (lv_schutterwald: ``NAYY 4x50
+  SE`` lines from ``AB_...`` branch buses on ``NAYY 4x150 SE`` main cables). The house bus
   and its service line are removed; its customers keep the house coordinates and hang
-  on the access node. (SimBench LV nets put loads on backbone buses: nothing is
-  contracted there.)
+  on the access node. (SimBench LV nets put loads on backbone buses of one cable type:
+  nothing is contracted there.)
 * **customers**: one per in-service load (``residential``, or ``commercial`` for SimBench
   ``G*`` profiles / ``type`` naming trade, commerce or agriculture) and one ``pv``
   customer per in-service sgen.
@@ -40,8 +40,7 @@ import geopandas as gpd
 import networkx as nx
 import numpy as np
 import pandas as pd
-import shapely
-from shapely.geometry import LineString, Point, shape
+from shapely.geometry import LineString, shape
 
 from lvbalance.case import Case, CaseError, Network, Problem, Streets
 from lvbalance.io.streets import line_between, streets_from_network_lines
@@ -203,7 +202,8 @@ def _house_buses(net, g: nx.Graph, busbar: int, customer_buses: set[int]) -> dic
     for element in ("ext_grid", "gen", "storage", "shunt", "ward", "xward", "motor", "asymmetric_load", "asymmetric_sgen"):
         if element in net and len(net[element]):
             other_elements |= set(net[element]["bus"].astype(int))
-    max_i = net.line["max_i_ka"].astype(float) * net.line["parallel"].astype(float)
+    ampacity = net.line["max_i_ka"].astype(float) * net.line["parallel"].astype(float)
+    pred = nx.predecessor(g, busbar)
     out = {}
     for bus in g.nodes:
         if bus == busbar or g.degree(bus) != 1 or bus not in customer_buses or bus in other_elements:
@@ -211,10 +211,8 @@ def _house_buses(net, g: nx.Graph, busbar: int, customer_buses: set[int]) -> dic
         (access,) = g.neighbors(bus)
         if access == busbar:
             continue
-        service = g.edges[bus, access]["line"]
-        others = [g.edges[access, n]["line"] for n in g.neighbors(access) if n != bus]
-        thinner = bool(others) and all(max_i[service] < max_i[o] for o in others)
-        if access not in customer_buses or thinner:
+        feeding = g.edges[pred[access][0], access]["line"]
+        if ampacity[g.edges[bus, access]["line"]] < ampacity[feeding]:
             out[bus] = access
     return out
 

@@ -65,12 +65,38 @@ def line_between(geom: LineString | None, a: tuple[float, float], b: tuple[float
     return LineString(c)
 
 
+#: A street end this close to another street is joined onto it (T-junctions in real
+#: data rarely meet exactly) [m].
+JOIN_TOLERANCE_M = 0.5
+
+
+def _snap_ends(geoms: list[LineString]) -> list[LineString]:
+    """Move street ends that lie within JOIN_TOLERANCE_M of another street onto it."""
+    tree = shapely.STRtree(geoms)
+    out = []
+    for i, g in enumerate(geoms):
+        c = np.asarray(g.coords, dtype=float)[:, :2]
+        changed = False
+        for k in (0, -1):
+            p = shapely.Point(c[k])
+            near = [j for j in tree.query(p, predicate="dwithin", distance=JOIN_TOLERANCE_M) if j != i]
+            if not near:
+                continue
+            j = min(near, key=lambda j: geoms[j].distance(p))
+            q = geoms[j].interpolate(geoms[j].project(p))
+            if 0 < q.distance(p):
+                c[k] = (q.x, q.y)
+                changed = True
+        out.append(LineString(c) if changed else g)
+    return out
+
+
 def _noded(lines: Iterable[LineString]) -> list[LineString]:
     """Split ``lines`` wherever they touch or cross; returns the pieces (no duplicates)."""
-    geoms = [shapely.set_precision(g, NODING_GRID_M) for g in lines if g is not None and not g.is_empty]
+    geoms = [g for g in lines if g is not None and not g.is_empty]
     if not geoms:
         return []
-    merged = shapely.unary_union(geoms)
+    merged = shapely.unary_union(_snap_ends(geoms), grid_size=NODING_GRID_M)
     parts = list(merged.geoms) if hasattr(merged, "geoms") else [merged]
     return [p for p in parts if isinstance(p, LineString) and p.length > 0]
 
