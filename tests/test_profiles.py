@@ -15,6 +15,7 @@ from lvbalance.case import Case
 from lvbalance.profiles import (
     assign_patterns,
     build_profiles,
+    cap_power,
     clean_readings,
     day_context,
     day_profiles,
@@ -137,6 +138,14 @@ def test_unmetered_counts_follow_probabilities():
     p = result.scenarios.p_kw.sel(scenario="working-sunny", customer="u0").values
     ratio = result.patterns.energy_ratio[("residential", "working")]
     np.testing.assert_allclose(p, shapes[a["u0"]] * 3000.0 / 365 * ratio)
+
+
+def test_cap_power_keeps_energy_and_spills_forward():
+    kw = np.zeros((1, 8))
+    kw[0, 6] = 20.0  # 20 kW for one step on a 7 kW charger
+    out = cap_power(kw, 7.0)
+    assert out.max() == 7.0 and out.sum() == pytest.approx(20.0)
+    assert out[0].tolist() == [6.0, 0, 0, 0, 0, 0, 7.0, 7.0]  # charges on, wrapping round the day
 
 
 # --------------------------------------------------------------------------- energies
@@ -333,3 +342,25 @@ def test_pseudo_profile_error_per_type():
     # profile can pick the wrong shape for some customers
     assert row["mae_own_mean_kw"] < 0.05 * row["mean_kw"]
     assert row["mae_own_mean_kw"] <= row["mae_pseudo_kw"]
+
+
+def test_days_cut_by_record_ends_are_edge_days_not_faults():
+    _, report = clean_readings(fig3_case())  # readings from midnight; horizon days from 08:00
+    assert report["edge_days"].tolist() == [2, 2]
+    assert report["days_dropped"].tolist() == [0, 0]
+    assert report["days_kept"].tolist() == [13, 13]
+
+
+def test_customer_without_usable_readings_gets_a_pseudo_profile():
+    case = _two_cluster_case()
+    r = case.meter_readings.copy()
+    r.loc[r["customer_id"] == "m9", "p_kw"] = np.nan
+    customers = case.customers.copy()
+    customers.loc["m9", "annual_kwh"] = 3650.0
+    case = dataclasses.replace(case, meter_readings=r, customers=customers)
+    _, report = clean_readings(case)
+    assert report.loc["m9", "non_finite"] == 21 * T and report.loc["m9", "days_kept"] == 0
+    result = build_profiles(case)
+    beta = xr.DataArray(result.scenarios.scenarios["probability"])
+    annual = float((result.scenarios.p_kw.sel(customer="m9").sum("step") * 0.25 * 365 * beta).sum())
+    assert annual == pytest.approx(3650.0)

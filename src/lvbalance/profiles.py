@@ -39,6 +39,7 @@ import pandas as pd
 import xarray as xr
 from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
+from threadpoolctl import threadpool_limits
 
 from lvbalance.case import CUSTOMER_TYPES, DAY_TYPES, WEATHERS, Case
 from lvbalance.params import ProfileParams
@@ -69,7 +70,7 @@ N_INIT = 10
 
 REPORT_COLUMNS = (
     "type", "readings", "duplicates", "non_finite", "absurd", "clipped", "sign_flipped",
-    "interpolated", "filled_long_gaps", "days_kept", "days_dropped",
+    "interpolated", "filled_long_gaps", "days_kept", "days_dropped", "edge_days",
 )
 
 
@@ -264,7 +265,7 @@ def _clean_one(cid: str, row: pd.Series, r: pd.DataFrame, params: ProfileParams)
     s = pd.Series(p, index=ts).groupby(level=0).mean()
     s = s[s.notna()]
     if s.empty:
-        rep.update(interpolated=0, filled_long_gaps=0, days_kept=0, days_dropped=0)
+        rep.update(interpolated=0, filled_long_gaps=0, days_kept=0, days_dropped=0, edge_days=0)
         return pd.DataFrame(columns=["customer_id", "timestamp", "p_kw"]), rep
     days = horizon_day_of(s.index, params.horizon_start_hour).unique()
     first = days.min() + pd.Timedelta(hours=params.horizon_start_hour)
@@ -275,8 +276,15 @@ def _clean_one(cid: str, row: pd.Series, r: pd.DataFrame, params: ProfileParams)
     daily = values.reshape(-1, T)
     missing_share = np.isnan(daily).mean(axis=1)
     keep = missing_share <= params.max_missing_share
+    # first / last horizon day cut by the start / end of the record: expected, not a data fault
+    first_i, last_i = np.flatnonzero(~np.isnan(values))[[0, -1]]
+    edge = np.zeros(len(daily), dtype=bool)
+    edge[0] = not keep[0] and first_i > 0 and np.isnan(daily[0][first_i:]).mean() <= params.max_missing_share
+    tail = daily[-1][: last_i - (len(daily) - 1) * T + 1]
+    edge[-1] |= not keep[-1] and last_i < len(values) - 1 and np.isnan(tail).mean() <= params.max_missing_share
     rep["days_kept"] = int(keep.sum())
-    rep["days_dropped"] = int((~keep).sum())
+    rep["days_dropped"] = int((~keep & ~edge).sum())
+    rep["edge_days"] = int(edge.sum())
     n_long = 0
     for i in np.flatnonzero(keep & (missing_share > 0)):
         daily[i], n = _interpolate_runs(daily[i], T, inside_only=False)
@@ -300,7 +308,9 @@ def clean_readings(case: Case) -> tuple[pd.DataFrame, pd.DataFrame]:
     recorded with positive generation flipped; readings averaged onto the
     ``step_minutes`` grid; gaps of up to ``max_gap_minutes`` interpolated linearly; horizon
     days with more than ``max_missing_share`` missing dropped, longer gaps of kept days
-    filled (interpolated, or the nearest value at a day's edge).
+    filled (interpolated, or the nearest value at a day's edge). The first and last horizon
+    day, cut by the start and end of the record (readings from midnight, horizon days from
+    08:00), are dropped and counted as ``edge_days``, not as faults.
 
     Returns
     -------
@@ -320,15 +330,16 @@ def clean_readings(case: Case) -> tuple[pd.DataFrame, pd.DataFrame]:
     parts, rows = [], {}
     for cid, g in r.groupby("customer_id", sort=False):
         cleaned, rep = _clean_one(str(cid), case.customers.loc[cid], g, params)
-        parts.append(cleaned)
+        if len(cleaned):
+            parts.append(cleaned)
         rows[cid] = rep
-        changes = {k: v for k, v in rep.items() if k not in ("type", "readings", "days_kept") and v}
+        changes = {k: v for k, v in rep.items() if k not in ("type", "readings", "days_kept", "edge_days") and v}
         if changes:
             log.info("meter data of %s cleaned: %s", cid, ", ".join(f"{k}={v}" for k, v in changes.items()))
     report = pd.DataFrame.from_dict(rows, orient="index", columns=list(REPORT_COLUMNS)).rename_axis("customer_id")
     report = report.astype({c: "int64" for c in REPORT_COLUMNS if c not in ("type", "sign_flipped")})
     cleaned = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["customer_id", "timestamp", "p_kw"])
-    total = report.drop(columns=["type", "sign_flipped", "readings", "days_kept"]).sum()
+    total = report.drop(columns=["type", "sign_flipped", "readings", "days_kept", "edge_days"]).sum()
     if total.any():
         log.warning("meter data cleaned: %s", ", ".join(f"{k}={v}" for k, v in total.items() if v))
     return cleaned, report
@@ -415,20 +426,23 @@ def split_days(days: pd.DatetimeIndex, day_type: pd.Series, *, holdout_share: fl
 # --------------------------------------------------------------------------- 3. patterns
 
 
-def _n_clusters(X: np.ndarray, params: ProfileParams) -> tuple[int, float]:
-    """Number of clusters by silhouette over min..max (bounded by distinct curves) and its score."""
+def _kmeans(X: np.ndarray, params: ProfileParams) -> tuple[np.ndarray, float]:
+    """Labels of the k-means clustering of ``X`` chosen by silhouette over min..max clusters
+    (bounded by the number of distinct curves), and its silhouette (NaN for one cluster)."""
     distinct = len(np.unique(np.round(X, 9), axis=0))
-    hi = min(params.max_clusters, distinct - 1)
+    hi = min(params.max_clusters, distinct, len(X) - 1)
     lo = max(params.min_clusters, 2)
     if hi < lo:
-        return max(1, min(params.min_clusters, distinct)), float("nan")
-    best_k, best_score = lo, -np.inf
-    for k in range(lo, hi + 1):
-        labels = KMeans(n_clusters=k, n_init=N_INIT, random_state=params.seed).fit_predict(X)
-        score = float(silhouette_score(X, labels))
-        if score > best_score + 1e-12:
-            best_k, best_score = k, score
-    return best_k, best_score
+        return np.zeros(len(X), dtype=int), float("nan")
+    best_labels, best_score = np.zeros(len(X), dtype=int), -np.inf
+    # small problems: one thread is many times faster than an oversubscribed OpenMP pool
+    with threadpool_limits(limits=1):
+        for k in range(lo, hi + 1):
+            labels = KMeans(n_clusters=k, n_init=N_INIT, random_state=params.seed).fit_predict(X)
+            score = float(silhouette_score(X, labels))
+            if score > best_score + 1e-12:
+                best_labels, best_score = labels, score
+    return best_labels, best_score
 
 
 def cluster_patterns(curves_kw: np.ndarray, params: ProfileParams, *, sign: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
@@ -450,13 +464,10 @@ def cluster_patterns(curves_kw: np.ndarray, params: ProfileParams, *, sign: floa
     X = X[energy > MIN_DAILY_KWH] / energy[energy > MIN_DAILY_KWH, None]
     if len(X) == 0:
         raise ValueError("no daily curve with energy to cluster")
-    k, _ = _n_clusters(X, params)
-    if k == 1:
-        shapes, counts = X.mean(axis=0, keepdims=True), np.array([len(X)])
-    else:
-        km = KMeans(n_clusters=k, n_init=N_INIT, random_state=params.seed).fit(X)
-        counts = np.bincount(km.labels_, minlength=k)
-        shapes = np.vstack([X[km.labels_ == c].mean(axis=0) for c in range(k)])
+    labels, _ = _kmeans(X, params)
+    k = int(labels.max()) + 1
+    counts = np.bincount(labels, minlength=k)
+    shapes = np.vstack([X[labels == c].mean(axis=0) for c in range(k)])
     shapes = shapes / (shapes.sum(axis=1, keepdims=True) * dt_h)
     order = np.lexsort((np.arange(k), -counts))
     return shapes[order], counts[order] / counts.sum()
@@ -583,6 +594,29 @@ def assign_patterns(customer_ids: Sequence[str], probability: Sequence[float], r
     return pd.Series(labels[rng.permutation(len(labels))], index=pd.Index(list(customer_ids), name="customer_id"), name="pattern", dtype=int)
 
 
+def cap_power(kw: np.ndarray, cap_kw: np.ndarray | float) -> np.ndarray:
+    """Limit each curve (last axis: steps) to ``cap_kw``, moving the excess energy to the
+    following steps with headroom (wrapping round the day): a charger at its rating simply
+    charges longer. Energy is kept as long as ``cap_kw`` x 24 h allows it [kW]."""
+    out = np.array(kw, dtype=float, copy=True)
+    flat = out.reshape(-1, out.shape[-1])
+    caps = np.broadcast_to(np.asarray(cap_kw, dtype=float), out.shape[:-1]).reshape(-1)
+    T = flat.shape[1]
+    for row, cap in zip(flat, caps):
+        excess = float(np.clip(row - cap, 0, None).sum())
+        if excess <= 0:
+            continue
+        start = int(np.argmax(row > cap))
+        np.minimum(row, cap, out=row)
+        for t in (np.arange(T) + start) % T:
+            add = min(cap - row[t], excess)
+            row[t] += add
+            excess -= add
+            if excess <= 1e-12:
+                break
+    return flat.reshape(out.shape)
+
+
 def _rng(seed: int, *keys: str) -> np.random.Generator:
     """A generator per purpose, independent of the order things are computed in."""
     return np.random.default_rng([seed, *(int.from_bytes(k.encode()[:8].ljust(8, b"\0"), "little") for k in keys)])
@@ -601,7 +635,8 @@ def pseudo_profiles(
 
     Unmetered customers (and those in ``as_unmetered``): pattern assigned per (type, context)
     by :func:`assign_patterns`, times daily energy (``daily_kwh`` or annual_kwh / 365) times
-    the context's energy ratio; pv negative. Metered customers: their own mean curve of the
+    the context's energy ratio; pv negative; ev limited to the charge rating by
+    :func:`cap_power` (the excess is charged in the following steps). Metered customers: their own mean curve of the
     context over the training days (if they have none there: their mean daily energy on
     training days times the type's patterns, as if unmetered).
     """
@@ -646,8 +681,12 @@ def pseudo_profiles(
             labels = assign_patterns(pseudo, prob, _rng(params.seed, typ, ctx))
             e = energy.reindex(pseudo).to_numpy(dtype=float)
             if np.isnan(e).any():
-                raise ValueError(f"customers {list(np.array(pseudo)[np.isnan(e)])} need annual_kwh for a pseudo profile")
-            out[ci][:, cidx.get_indexer(pseudo)] = sign * (shapes[labels.to_numpy()] * (e * ratio)[:, None]).T
+                bad = [str(c) for c, x in zip(pseudo, e) if np.isnan(x)]
+                raise ValueError(f"customers {bad} have no usable meter days and no annual_kwh: no pseudo profile possible")
+            kw = shapes[labels.to_numpy()] * (e * ratio)[:, None]
+            if typ == "ev":  # a pattern times the energy may ask more than the charger gives
+                kw = cap_power(kw, pd.to_numeric(customers.loc[pseudo, "charge_kw"]).to_numpy(dtype=float))
+            out[ci][:, cidx.get_indexer(pseudo)] = sign * kw.T
             assigned.append(pd.DataFrame({"context": ctx, "pattern": labels}))
     da = xr.DataArray(out, dims=("context", STEP, CUSTOMER), coords={"context": ctxs, STEP: np.arange(T), CUSTOMER: cidx.to_numpy()}, name="p_kw")
     table = (pd.concat(assigned).reset_index().set_index(["customer_id", "context"]) if assigned
@@ -690,7 +729,8 @@ def prepare_days(case: Case) -> tuple[pd.DataFrame, xr.DataArray, pd.DataFrame, 
     """Cleaning report, real daily curves of metered customers, day contexts, train and held-out days."""
     params = case.params.profiles
     cleaned, report = clean_readings(case)
-    metered_ids = [c for c in case.customers.index if c in set(cleaned["customer_id"])]
+    have = set(cleaned["customer_id"])
+    metered_ids = [c for c in case.customers.index if c in have]
     daily = daily_curves(cleaned, params, metered_ids)
     days = pd.DatetimeIndex(daily[DAY].values, name=DAY)
     context = day_context(case, days)
