@@ -66,6 +66,11 @@ class ObjectiveParams(_Section):
 
     cost_weight: float = Field(1.0, ge=0, description="lambda1: weight of construction cost [-]")
     imbalance_weight: float = Field(1000.0, ge=0, description="lambda2: worth of one point of expected imbalance [currency/%]")
+    peak_imbalance_weight: float = Field(
+        10.0, ge=0,
+        description="worth of one point of each scenario's peak imbalance, expected over scenarios [currency/%] "
+        "(addition to Eq 27: among schedules of equal expected imbalance it picks the one with the lowest peaks)",
+    )
 
 
 class ProfileParams(_Section):

@@ -1,0 +1,125 @@
+"""Compose the steps for one method: options -> data -> build -> solve -> results (STYLE 3, 5)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from lvbalance.case import Case
+from lvbalance.evaluate import expected_imbalance_pct, feeder_loads, flows_after, imbalance_pct, max_run, rewire
+from lvbalance.model.build import BuiltModel, build_model
+from lvbalance.model.data import SCENARIO, STEP, model_data
+from lvbalance.model.methods import Method
+from lvbalance.model.solve import SolveInfo, customer_power, extract_plan, extract_schedules, model_feeder_loads, solve
+from lvbalance.results import Metrics, Plan, Schedules
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class MethodResult:
+    """Everything one method produced."""
+
+    plan: Plan
+    schedules: Schedules
+    feeder_loads: pd.DataFrame
+    metrics: Metrics
+    built: BuiltModel
+    info: SolveInfo
+
+
+def plan_method(case: Case, scenarios, method: Method, *, options: pd.DataFrame | None = None) -> MethodResult:
+    """Plan ``case`` with ``method`` over ``scenarios`` (a ``profiles.ScenarioSet``).
+
+    ``options``: move options of ``coupling.move_options`` (computed when None and the
+    method moves customers; street or straight-line as the method says).
+    """
+    if method.moves and options is None:
+        from lvbalance.coupling import move_options
+
+        options = move_options(case, straight_line=method.straight_line)
+    data = model_data(case, scenarios, options if method.moves else None)
+    built = build_model(data, method)
+    log.info("built %s: %s in %.2f s", method.id, built.size, built.build_time_s)
+    info = solve(built, case.params.solver)
+    plan = extract_plan(built, info)
+    schedules = extract_schedules(built)
+    loads = model_feeder_loads(built)
+    metrics = compute_metrics(built, info, plan, schedules, loads)
+    return MethodResult(plan, schedules, loads, metrics, built, info)
+
+
+def compute_metrics(built: BuiltModel, info: SolveInfo, plan: Plan, schedules: Schedules, loads: pd.DataFrame) -> Metrics:
+    """Imbalance before (as built, uncontrolled) and after (the model's values), loading, violations."""
+    d = built.data
+    case = d.case
+    customers = list(d.load_kw["customer"].values)
+    beta = d.probability.to_numpy()
+    scen = list(d.probability[SCENARIO].values)
+
+    before_power = customer_power(built, None)
+    flows0 = flows_after(case, rewire(case, []), before_power, customers)
+    imb0 = imbalance_pct(case, feeder_loads(case, flows0))
+
+    rates = loads.pivot_table(index=["scenario", "step"], columns="feeder", values="load_rate")
+    imb1_s = 100 * (rates.max(axis=1) - rates.min(axis=1))
+    imb1 = imb1_s.unstack("step").reindex(scen).to_numpy()
+    e_after = float(built.expected_imbalance.solution.item()) if hasattr(built.expected_imbalance, "solution") else expected_imbalance_pct(imb1, beta)
+
+    after_power = customer_power(built, schedules)
+    flows1 = flows_after(case, rewire(case, plan.moves), after_power, customers)
+    rating = case.network.lines["rated_kw"]
+
+    def loading(flows: dict[str, np.ndarray]) -> float:
+        return max(float(np.abs(P).max() / rating[lid]) for lid, P in flows.items() if lid in rating.index)
+
+    mu = case.params.operation.heavy_load_share
+    heavy = {lid: max_run(np.abs(P) > mu * rating[lid]) for lid, P in flows1.items() if lid in rating.index}
+    per_scenario = [
+        {
+            "scenario": s, "probability": float(beta[k]),
+            "expected_imbalance_before_pct": float(imb0[k].mean()), "expected_imbalance_after_pct": float(imb1[k].mean()),
+            "peak_imbalance_before_pct": float(imb0[k].max()), "peak_imbalance_after_pct": float(imb1[k].max()),
+        }
+        for k, s in enumerate(scen)
+    ]
+    return Metrics(
+        method=built.method.id,
+        status=str(info.status),
+        expected_imbalance_before_pct=expected_imbalance_pct(imb0, beta),
+        expected_imbalance_after_pct=e_after,
+        peak_imbalance_before_pct=float(imb0.max()),
+        peak_imbalance_after_pct=float(imb1.max()),
+        per_scenario=per_scenario,
+        max_line_loading_before=loading(flows0),
+        max_line_loading_after=loading(flows1),
+        heavy_load_max_steps={k: int(v) for k, v in heavy.items() if v > 0},
+        moved_customers=plan.moved_customers,
+        total_cost=plan.total_cost,
+        route_length_m=float(sum(mv.route_length_m for mv in plan.moves)),
+        objective=info.objective,
+        mip_gap=info.mip_gap,
+        bound=info.bound,
+        build_time_s=built.build_time_s,
+        solve_time_s=info.solve_time_s,
+        model_size=built.size,
+        violations=slack_violations(built),
+    )
+
+
+def slack_violations(built: BuiltModel) -> list[dict[str, object]]:
+    """Line rules the plan could only meet with penalised slack (MODEL.md §5): line, scenario, steps."""
+    out = []
+    m = built.model
+    for name, kind in (("overload_kw", "rating exceeded [kW]"), ("heavy_excess", "heavy load longer than T_max [steps]")):
+        if name not in m.variables:
+            continue
+        sol = m.variables[name].solution.fillna(0.0)
+        hit = sol.where(sol > 1e-6).to_series().dropna()
+        for (line, scenario), grp in hit.groupby(level=["line", "scenario"]):
+            out.append({"line": str(line), "scenario": str(scenario), "kind": kind,
+                        "steps": [int(s) for s in grp.index.get_level_values(STEP)], "max": float(grp.max())})
+    return out
