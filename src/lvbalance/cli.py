@@ -96,21 +96,163 @@ def validate(case_dir: Annotated[Path, typer.Argument(help="Case directory.")]) 
     print_case_summary(case)
 
 
+class _Steps:
+    """Progress of a long job: one line per step with its duration."""
+
+    def __init__(self) -> None:
+        self.t0 = time.perf_counter()
+        self.current: str | None = None
+        self.started = 0.0
+        self.status = console.status("")
+
+    def __call__(self, message: str) -> None:
+        self._close()
+        self.current, self.started = message, time.perf_counter()
+        self.status.update(f"{message} ...")
+        self.status.start()
+
+    def _close(self) -> None:
+        if self.current is not None:
+            self.status.stop()
+            console.print(f"  [green]✓[/] {self.current} [dim]({time.perf_counter() - self.started:.1f} s)[/]")
+            self.current = None
+
+    def done(self) -> float:
+        self._close()
+        return time.perf_counter() - self.t0
+
+
+def print_comparison(table: Any) -> None:
+    t = Table(title="Comparison of methods (Table 2)", title_justify="left")
+    cols = [("id", "method"), ("E[I] before %", "expected_imbalance_before_pct"), ("E[I] after %", "expected_imbalance_after_pct"),
+            ("peak before %", "peak_imbalance_before_pct"), ("peak after %", "peak_imbalance_after_pct"), ("cost", "cost"),
+            ("moved", "moved_customers"), ("route m", "route_length_m"), ("solve s", "solve_time_s"), ("gap", "mip_gap"),
+            ("vars", "variables"), ("bin", "binaries"), ("cons", "constraints")]
+    for head, _ in cols:
+        t.add_column(head, justify="left" if head == "id" else "right")
+    for mid, row in table.iterrows():
+        cells = [str(mid)]
+        for _, key in cols[1:]:
+            v = row[key]
+            cells.append(f"{v:.1e}" if key == "mip_gap" else f"{v:,.2f}" if key.endswith("pct") else f"{v:,.0f}" if isinstance(v, float) and key != "solve_time_s" else f"{v:,.1f}" if key == "solve_time_s" else str(v))
+        t.add_row(*cells)
+    console.print(t)
+
+
+def _run_methods(case: Case, methods: list[str], out: Path, *, subfolders: bool) -> None:
+    from lvbalance.pipeline import comparison_table, plan_and_write
+
+    steps = _Steps()
+    results = plan_and_write(case, methods, out, progress=steps, subfolders=subfolders)
+    elapsed = steps.done()
+    print_comparison(comparison_table(results))
+    for mid, r in results.items():
+        for mv in r.plan.moves:
+            console.print(f"  {mid}: move {', '.join(mv.customers)} of end node {mv.end_node} from {mv.from_feeder} to {mv.to_feeder} "
+                          f"at {mv.to_node} ({mv.route_length_m:.0f} m, cost {mv.cost:,.0f})", highlight=False)
+        if r.metrics.violations:
+            console.print(f"  [yellow]{mid}: {len(r.metrics.violations)} line-rule violation(s) the plan cannot avoid; see metrics.json[/]")
+    console.print(f"[green]done[/] in {elapsed:.1f} s; outputs in {out.resolve()}")
+
+
 @app.command()
 @_friendly_errors
 def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("out"),
 ) -> None:
-    """Run the main job on the embedded default case (Schutterwald area 1)."""
+    """Run the main job on the embedded default case (Schutterwald area 1): all methods."""
     from lvbalance.data import default_case_path
+    from lvbalance.model.methods import METHODS
 
-    t0 = time.perf_counter()
     path = default_case_path()
     console.print(f"default case: {path}")
     case = _load(path)
     print_case_summary(case)
-    out.mkdir(parents=True, exist_ok=True)
-    console.print(f"[green]done[/] in {time.perf_counter() - t0:.1f} s; outputs in {out.resolve()}")
+    _run_methods(case, list(METHODS), out, subfolders=True)
+
+
+@app.command()
+@_friendly_errors
+def plan(
+    case_dir: Annotated[Path, typer.Argument(help="Case directory.")],
+    method: Annotated[str, typer.Option("--method", "-m", help="baseline, m1, m2, m3 or v2g_only.")] = "m1",
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("out"),
+) -> None:
+    """Plan one case with one method."""
+    from lvbalance.model.methods import get_method
+
+    get_method(method)
+    _run_methods(_load(case_dir), [method], out, subfolders=False)
+
+
+@app.command()
+@_friendly_errors
+def compare(
+    case_dir: Annotated[Path, typer.Argument(help="Case directory.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (one sub-folder per method).")] = Path("out"),
+) -> None:
+    """Plan one case with every method and compare them (the paper's Table 2)."""
+    from lvbalance.model.methods import METHODS
+
+    _run_methods(_load(case_dir), list(METHODS), out, subfolders=True)
+
+
+@app.command()
+@_friendly_errors
+def profiles(
+    case_dir: Annotated[Path, typer.Argument(help="Case directory.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("out"),
+) -> None:
+    """Pseudo profiles and scenarios only: scenarios.csv, profiles.csv and figures."""
+    from lvbalance.profiles import build_profiles, write_profiles
+
+    case = _load(case_dir)
+    steps = _Steps()
+    steps("pseudo profiles and scenarios")
+    result = build_profiles(case)
+    write_profiles(result, out)
+    steps("figures")
+    try:
+        from lvbalance.report.fig_profiles import write_profile_figures
+
+        write_profile_figures(case, result, out)
+    except ImportError:  # pragma: no cover - figures are optional here
+        pass
+    elapsed = steps.done()
+    t = Table(title="Scenarios", title_justify="left")
+    for col in ("scenario", "probability", "day type", "weather"):
+        t.add_column(col)
+    for sid, row in result.scenarios.scenarios.iterrows():
+        t.add_row(str(sid), f"{row['probability']:.3f}", str(row["day_type"]), str(row["weather"]))
+    console.print(t)
+    console.print(f"[green]done[/] in {elapsed:.1f} s; outputs in {out.resolve()}")
+
+
+@app.command()
+@_friendly_errors
+def check(
+    case_dir: Annotated[Path, typer.Argument(help="Case directory.")],
+    out: Annotated[Path, typer.Argument(help="Output folder of a plan (plan.json, schedules.csv, ...).")],
+) -> None:
+    """Re-check a written plan independently of the model (exit 1 on any violation)."""
+    from lvbalance.evaluate import check_outputs
+
+    case = _load(case_dir)
+    folders = [out] if (out / "plan.json").is_file() else sorted(p for p in out.iterdir() if (p / "plan.json").is_file())
+    if not folders:
+        raise FileNotFoundError(f"no plan.json in {out} or its sub-folders")
+    failed = False
+    for folder in folders:
+        rep = check_outputs(case, folder)
+        if rep.ok:
+            console.print(f"[green]ok[/] {folder}: every rule holds; E[I] recomputed {rep.recomputed['expected_imbalance_after_pct']:.4f} %")
+        else:
+            failed = True
+            console.print(f"[red]FAILED[/] {folder}:")
+            for v in rep.violations + rep.differences:
+                console.print(f"  - {v}", highlight=False)
+    if failed:
+        raise typer.Exit(1)
 
 
 @import_app.command("pandapower")

@@ -331,7 +331,8 @@ def _write_into(case: Case, root: Path, readings_format: str) -> None:
     if readings_format == "parquet":
         readings.to_parquet(root / files["meter_readings"], index=False)
     else:
-        readings.to_csv(root / files["meter_readings"], index=False, float_format="%.4f")
+        compression = {"method": "gzip", "mtime": 0} if readings_format == "csv.gz" else None  # reproducible bytes
+        readings.to_csv(root / files["meter_readings"], index=False, float_format="%.4f", compression=compression)
     _write_geojson(case.streets.segments.geometry, {"cost_per_m": case.streets.segments["cost_per_m"]}, "street_id", case.crs, root / files["streets"])
     if net.line_geometry:
         ids = list(net.line_geometry)

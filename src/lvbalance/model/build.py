@@ -54,6 +54,7 @@ class BuiltModel:
     constrained_lines: list[str]
     flow: linopy.LinearExpression  # (line, scenario, step) power on the constrained lines [kW]
     expected_imbalance: linopy.LinearExpression  # Eq 15 [%]
+    options: pd.DataFrame  # the move options in the model (after the exact reduction)
     build_time_s: float = 0.0
 
     @property
@@ -64,6 +65,8 @@ class BuiltModel:
             "variables": int(m.nvars),
             "binaries": int(m.binaries.nvars) if len(m.binaries) else 0,
             "constraints": int(m.ncons),
+            "move_options": int(len(self.data.options)) if self.method.moves else 0,
+            "move_options_kept": int(len(self.options)),
         }
 
 
@@ -73,6 +76,9 @@ def build_model(data: ModelData, method: Method) -> BuiltModel:
     m = linopy.Model(force_dim_names=True)
     options = data.options if method.moves else data.options.iloc[0:0]
     const = derive_constants(data, method, options)
+    constrained = list(data.feeder_outlet.values) + const.hard_lines + const.heavy_lines
+    options = undominated_options(options, data, constrained)
+    const = with_ev_pairs(const, data, options, constrained)
     u = add_move_choice(m, options)
     if u is not None:
         add_one_move_per_end_node(m, u, options)
@@ -87,7 +93,7 @@ def build_model(data: ModelData, method: Method) -> BuiltModel:
     imbalance = add_imbalance(m, flow, data)
     peak = add_peak_imbalance(m, data)
     set_objective(m, u, v, imbalance, peak, penalty, data, options)
-    return BuiltModel(m, data, method, const, lines, flow, imbalance, time.perf_counter() - t0)
+    return BuiltModel(m, data, method, const, lines, flow, imbalance, options, time.perf_counter() - t0)
 
 
 # --------------------------------------------------------------------------- constants
@@ -107,13 +113,13 @@ def derive_constants(data: ModelData, method: Method, options: pd.DataFrame) -> 
     fixed = fixed.transpose(SCENARIO, STEP, CUSTOMER)
 
     # bound of |P| on each line: everything below it at its largest, plus the largest LC
-    # each end node could bring onto it
+    # each end node could bring onto it (over the whole horizon: loose but cheap)
     v_abs = np.maximum(-v_lower, v_upper).rename({EV: CUSTOMER}).reindex({CUSTOMER: fixed[CUSTOMER].values}, fill_value=0.0)
     abs_kw = abs(fixed) + v_abs  # (scenario, step, customer)
     bound = xr.dot(data.downstream, abs_kw, dim=CUSTOMER)
     if len(options):
-        lc_abs = xr.dot(data.lc.sel(option=list(options.index)), abs_kw, dim=CUSTOMER)  # (option, s, t)
-        gains = (data.line_effect.sel(option=list(options.index)) > 0) * lc_abs  # (option, line, s, t)
+        lc_peak = xr.dot(data.lc.sel(option=list(options.index)), abs_kw, dim=CUSTOMER).max([SCENARIO, STEP])  # (option)
+        gains = (data.line_effect.sel(option=list(options.index)) > 0) * lc_peak  # (option, line)
         gains = gains.assign_coords(end=(OPTION, options["end_node"].to_numpy())).groupby("end").max()
         bound = bound + gains.sum("end")
     bound = bound.transpose(LINE, SCENARIO, STEP)
@@ -121,11 +127,10 @@ def derive_constants(data: ModelData, method: Method, options: pd.DataFrame) -> 
     hard = [str(ln) for ln in rating[LINE].values if bool((bound.sel(line=ln) > rating.sel(line=ln)).any())]
     heavy = [str(ln) for ln in rating[LINE].values if bool((bound.sel(line=ln) > op.heavy_load_share * rating.sel(line=ln)).any())]
 
-    const = Constants(alpha, fixed, v_lower, v_upper, bound, hard, heavy)
-    return _with_ev_pairs(const, data, options, list(data.feeder_outlet.values) + hard + heavy)
+    return Constants(alpha, fixed, v_lower, v_upper, bound, hard, heavy)
 
 
-def _with_ev_pairs(const: Constants, data: ModelData, options: pd.DataFrame, lines: list[str]) -> Constants:
+def with_ev_pairs(const: Constants, data: ModelData, options: pd.DataFrame, lines: list[str]) -> Constants:
     """Group the options that move each EV by their effect on the constrained lines.
 
     Options of one group put the EV's V2G power on the same lines, so one copy of ``v``
@@ -156,6 +161,36 @@ def _with_ev_pairs(const: Constants, data: ModelData, options: pd.DataFrame, lin
         pair_options=xr.DataArray(membership, dims=(PAIR, OPTION), coords={PAIR: names, OPTION: list(options.index)}),
         pair_effect=xr.DataArray(pair_effect, dims=(PAIR, LINE), coords={PAIR: names, LINE: lines}),
     )
+
+
+def undominated_options(options: pd.DataFrame, data: ModelData, lines: list[str]) -> pd.DataFrame:
+    """Drop options that another option beats for certain (an exact reduction).
+
+    Options of one end node with the same load combination and the same effect on every
+    constrained line (usually: the same destination feeder) differ only in cost and in
+    whether their target lies on another tail that might move. The cheapest target that
+    no other move can take away beats every dearer option of its group; a cheaper target
+    on a movable tail stays a candidate.
+    """
+    if not len(options):
+        return options
+    lines = list(dict.fromkeys(lines))
+    effect = data.line_effect.sel(option=list(options.index), line=lines).to_numpy().astype(np.int8)
+    movable: dict[str, set[str]] = {}
+    for h, nodes in zip(options["end_node"], options["moved_nodes"]):
+        movable.setdefault(h, set()).update(nodes)
+    keep = []
+    groups: dict[tuple, list[int]] = {}
+    for k, (h, q) in enumerate(zip(options["end_node"], options["q"])):
+        groups.setdefault((h, int(q), effect[k].tobytes()), []).append(k)
+    cost = options["cost"].to_numpy(float)
+    for (h, _, _), ks in groups.items():
+        unsafe_nodes = set().union(*(n for h2, n in movable.items() if h2 != h))
+        safe = [k for k in ks if options["to_node"].iat[k] not in unsafe_nodes]
+        best_safe = min(safe, key=lambda k: cost[k]) if safe else None
+        limit = cost[best_safe] if best_safe is not None else np.inf
+        keep += [k for k in ks if k == best_safe or (k not in safe and cost[k] < limit)]
+    return options.iloc[sorted(keep)]
 
 
 # --------------------------------------------------------------------------- stage 1
