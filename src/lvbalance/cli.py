@@ -73,17 +73,19 @@ def print_case_summary(case: Case) -> None:
     console.print(f"meter readings: {o['readings']:,} from {o['first_reading']} to {o['last_reading']}; calendar: {o['calendar_days']} days")
     ft = feeder_table(case)
     t = Table(title="Feeders", title_justify="left")
+    heads = {"outlet_line": "outlet", "rated_kw": "kW", "backbone_m": "length m", "residential": "res", "commercial": "com",
+             "customers": "total"}
     for col in ["feeder", *ft.columns]:
-        t.add_column(col, justify="left" if col in ("feeder", "outlet_line") else "right")
+        t.add_column(heads.get(col, col), justify="left" if col in ("feeder", "outlet_line") else "right", no_wrap=True)
     for feeder, row in ft.iterrows():
-        t.add_row(str(feeder), *(f"{v:,.0f}" if isinstance(v, float) else str(v) for v in row))
+        t.add_row(str(feeder), *(str(v) if isinstance(v, str) else f"{v:,.0f}" for v in row))
     console.print(t)
     mc = meter_coverage(case)
     t = Table(title="Customer types and meter coverage", title_justify="left")
     for col in ("type", "customers", "metered", "metered share", "days of data (mean)"):
         t.add_column(col, justify="left" if col == "type" else "right")
     for typ, row in mc.iterrows():
-        t.add_row(str(typ), str(row["customers"]), str(row["metered"]), f"{row['metered_share']:.0%}", f"{row['mean_days']:.0f}")
+        t.add_row(str(typ), f"{row['customers']:.0f}", f"{row['metered']:.0f}", f"{row['metered_share']:.0%}", f"{row['mean_days']:.0f}")
     console.print(t)
 
 
