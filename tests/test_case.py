@@ -10,7 +10,6 @@ import pytest
 import shapely
 
 from lvbalance.case import Case, CaseError, Network, Streets, check_case, validate_case
-from tests.conftest import fig3_case
 
 
 def _with(case: Case, **changes) -> Case:

@@ -29,7 +29,6 @@ from lvbalance.model.data import model_data
 from lvbalance.model.methods import METHODS
 from lvbalance.model.run import plan_method
 from lvbalance.profiles import ScenarioSet
-from lvbalance import results
 from lvbalance.results import Move, write_results
 
 from tests.conftest import fig3_case
@@ -476,18 +475,8 @@ def test_baseline_schedules_are_uncontrolled() -> None:
     assert _rel_close(res.info.objective, independent_objective(case, scen, move_options(case).iloc[0:0], v2g=False))
 
 
-def _precise_write_csv(path, df: pd.DataFrame) -> None:
-    results.write_atomic(path, lambda p: df.to_csv(p, index=False, float_format="%.12g"))
-
-
-def _write_all(out, case: Case, scen: ScenarioSet, res, monkeypatch=None) -> None:
-    """``results.write_results`` plus scenarios.csv / profiles.csv in the DESIGN.md schema.
-
-    With ``monkeypatch``: CSVs written with 12 significant digits instead of the 6 of
-    ``results.write_csv`` (see :func:`test_check_outputs_passes_on_results_as_written`).
-    """
-    if monkeypatch is not None:
-        monkeypatch.setattr(results, "write_csv", _precise_write_csv)
+def _write_all(out, case: Case, scen: ScenarioSet, res) -> None:
+    """``results.write_results`` plus scenarios.csv / profiles.csv in the DESIGN.md schema."""
     write_results(out, res.plan, res.schedules, res.feeder_loads, res.metrics)
     scen.scenarios.reset_index()[["scenario", "probability", "day_type", "weather"]].to_csv(out / "scenarios.csv", index=False)
     scen.p_kw.transpose("scenario", "step", "customer").to_series().rename("p_kw").reset_index() \
@@ -495,30 +484,18 @@ def _write_all(out, case: Case, scen: ScenarioSet, res, monkeypatch=None) -> Non
         .to_csv(out / "profiles.csv", index=False)
 
 
-def test_check_outputs_passes_on_written_results(moved_ev, tmp_path, monkeypatch) -> None:
+def test_check_outputs_passes_on_results_as_written(moved_ev, tmp_path) -> None:
     """(h) the independent re-check finds nothing wrong with what the model wrote."""
     case, scen, res = moved_ev
-    _write_all(tmp_path, case, scen, res, monkeypatch)
+    _write_all(tmp_path, case, scen, res)
     rep = check_outputs(case, tmp_path)
     assert rep.ok, (rep.violations, rep.differences)
     assert rep.recomputed["expected_imbalance_after_pct"] == pytest.approx(res.metrics.expected_imbalance_after_pct, rel=1e-6)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: results.write_csv rounds to 6 significant digits (float_format='%.6g'), so feeder loads of "
-    "~30 kW are off by up to 5e-5 kW, above check_outputs' tol_kw = 1e-5: unmodified outputs fail the re-check. "
-    "Fix: float_format='%.12g' in results.write_csv."
-))
-def test_check_outputs_passes_on_results_as_written(moved_ev, tmp_path) -> None:
+def test_check_outputs_catches_a_tampered_schedule(moved_ev, tmp_path) -> None:
     case, scen, res = moved_ev
     _write_all(tmp_path, case, scen, res)
-    rep = check_outputs(case, tmp_path)
-    assert rep.ok, (rep.violations, rep.differences)
-
-
-def test_check_outputs_catches_a_tampered_schedule(moved_ev, tmp_path, monkeypatch) -> None:
-    case, scen, res = moved_ev
-    _write_all(tmp_path, case, scen, res, monkeypatch)
     sched = pd.read_csv(tmp_path / "schedules.csv", dtype={"scenario": str, "customer_id": str})
     sched.loc[0, "p_scheduled_kw"] += 1.5  # more energy than uncontrolled, other feeder loads
     sched.to_csv(tmp_path / "schedules.csv", index=False)
@@ -531,17 +508,12 @@ def test_check_outputs_catches_a_tampered_schedule(moved_ev, tmp_path, monkeypat
 @pytest.mark.parametrize("tamper", [
     "drop_move",
     "split_node",
-    pytest.param("duplicate_move", marks=pytest.mark.xfail(strict=True, reason=(
-        "BUG: check_outputs records 'more than one move per end node' but then calls rewire(), whose "
-        "g.remove_edge raises networkx.NetworkXError on the second opening of the same line (and rewire raises "
-        "ValueError for a non-radial plan): the re-check crashes instead of reporting. Fix: in "
-        "evaluate.check_outputs wrap `topo = rewire(case, plan.moves)` in try/except (ValueError, nx.NetworkXError), "
-        "append a violation and return rep."))),
-    pytest.param("own_tail_target", marks=pytest.mark.xfail(strict=True, reason="same BUG: rewire raises ValueError")),
+    "duplicate_move",
+    "own_tail_target",
 ])
-def test_check_outputs_catches_a_tampered_plan(moved_ev, tmp_path, monkeypatch, tamper: str) -> None:
+def test_check_outputs_catches_a_tampered_plan(moved_ev, tmp_path, tamper: str) -> None:
     case, scen, res = moved_ev
-    _write_all(tmp_path, case, scen, res, monkeypatch)
+    _write_all(tmp_path, case, scen, res)
     plan = json.loads((tmp_path / "plan.json").read_text())
     assert len(plan["moves"]) == 1 and plan["moves"][0]["end_node"] == "n5"
     if tamper == "drop_move":

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from lvbalance.case import Case
-from lvbalance.results import Move, Plan, read_plan
+from lvbalance.results import Move, read_plan
 
 NEW_LINE_PREFIX = "new:"
 
@@ -204,7 +204,11 @@ def check_outputs(case: Case, out_dir: str | Path, *, tol_kw: float = 1e-5) -> C
         power = np.nan_to_num(power)
 
     # --- flows after the moves, limits, imbalance
-    topo = rewire(case, plan.moves)
+    try:
+        topo = rewire(case, plan.moves)
+    except (ValueError, nx.NetworkXError) as exc:
+        rep.violations.append(f"the plan does not leave a radial network: {exc}")
+        return rep
     flows = flows_after(case, topo, power, customers)
     _check_lines(case, flows, rep, tol_kw)
     loads = feeder_loads(case, flows)

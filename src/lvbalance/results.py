@@ -130,7 +130,7 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
 
 
 def write_csv(path: Path, df: pd.DataFrame) -> None:
-    write_atomic(path, lambda p: df.to_csv(p, index=False, float_format="%.6g"))
+    write_atomic(path, lambda p: df.to_csv(p, index=False, float_format="%.12g"))
 
 
 def write_results(out_dir: str | Path, plan: Plan, schedules: Schedules, feeder_loads: pd.DataFrame, metrics: Metrics) -> Path:

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from lvbalance.model.data import CUSTOMER, EV, FEEDER, GROUP, LINE, OPTION, SCENARIO, STEP, ModelData
+from lvbalance.model.data import CUSTOMER, EV, FEEDER, LINE, OPTION, SCENARIO, STEP, ModelData
 from lvbalance.model.methods import Method
 
 PAIR = "pair"  # (ev, destination group) of moved-EV copies

@@ -16,12 +16,10 @@ import linopy
 import numpy as np
 import pandas as pd
 
-from lvbalance.case import Case
-from lvbalance.evaluate import expected_imbalance_pct, feeder_loads, flows_after, imbalance_pct, rewire
 from lvbalance.model.build import BuiltModel
 from lvbalance.model.data import EV, FEEDER, LINE, SCENARIO, STEP
 from lvbalance.params import SolverParams
-from lvbalance.results import Metrics, Move, Plan, Schedules, SolveStatus
+from lvbalance.results import Move, Plan, Schedules, SolveStatus
 
 log = logging.getLogger(__name__)
 
