@@ -41,9 +41,12 @@ def _friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             for p in exc.problems:
                 err_console.print(f"  [red]-[/] {p}", highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_BAD_INPUT) from None
-        except (FileExistsError, FileNotFoundError) as exc:
+        except (FileExistsError, FileNotFoundError, ValueError) as exc:
             err_console.print(f"[bold red]error:[/] {exc}")
             raise typer.Exit(EXIT_BAD_INPUT) from None
+        except RuntimeError as exc:  # solver trouble, explained by the model layer
+            err_console.print(f"[bold red]could not plan:[/] {exc}")
+            raise typer.Exit(1) from None
 
     return wrapper
 

@@ -13,8 +13,16 @@ from lvbalance.evaluate import expected_imbalance_pct, feeder_loads, flows_after
 from lvbalance.model.build import BuiltModel, build_model
 from lvbalance.model.data import SCENARIO, STEP, model_data
 from lvbalance.model.methods import Method
-from lvbalance.model.solve import SolveInfo, customer_power, extract_plan, extract_schedules, model_feeder_loads, solve
-from lvbalance.results import Metrics, Plan, Schedules
+from lvbalance.model.solve import (
+    NoSolutionError,
+    SolveInfo,
+    customer_power,
+    extract_plan,
+    extract_schedules,
+    model_feeder_loads,
+    solve,
+)
+from lvbalance.results import Metrics, Plan, Schedules, SolveStatus
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +52,25 @@ def plan_method(case: Case, scenarios, method: Method, *, options: pd.DataFrame 
     data = model_data(case, scenarios, options if method.moves else None)
     built = build_model(data, method)
     log.info("built %s: %s in %.2f s", method.id, built.size, built.build_time_s)
-    info = solve(built, case.params.solver)
+    try:
+        info = solve(built, case.params.solver)
+    except NoSolutionError as exc:
+        log.warning("%s: %s; falling back to the plan without moves", method.id, exc)
+        info = _solve_without_moves(built, case)
     plan = extract_plan(built, info)
     schedules = extract_schedules(built)
     loads = model_feeder_loads(built)
     metrics = compute_metrics(built, info, plan, schedules, loads)
     return MethodResult(plan, schedules, loads, metrics, built, info)
+
+
+def _solve_without_moves(built: BuiltModel, case: Case) -> SolveInfo:
+    """Fix every move variable to 0 (always feasible) and solve the remaining LP."""
+    m = built.model
+    if "u" in m.variables:
+        m.add_constraints(m.variables["u"] == 0, name="fallback_no_move")
+    info = solve(built, case.params.solver)
+    return SolveInfo(SolveStatus.NO_MOVE_FALLBACK, info.objective, float("nan"), float("nan"), info.solve_time_s)
 
 
 def compute_metrics(built: BuiltModel, info: SolveInfo, plan: Plan, schedules: Schedules, loads: pd.DataFrame) -> Metrics:

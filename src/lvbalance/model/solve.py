@@ -28,6 +28,10 @@ class InfeasibleModelError(RuntimeError):
     """The model has no solution; the message names the constraint family and elements."""
 
 
+class NoSolutionError(RuntimeError):
+    """The solver stopped (time limit) before it found any solution."""
+
+
 @dataclass(frozen=True)
 class SolveInfo:
     status: SolveStatus
@@ -49,8 +53,10 @@ def solve(built: BuiltModel, solver: SolverParams) -> SolveInfo:
     elapsed = time.perf_counter() - t0
     if condition in ("infeasible", "infeasible_or_unbounded"):
         raise InfeasibleModelError(explain_infeasibility(built))
-    if status not in ("ok", "warning") or m.objective.value is None or not math.isfinite(m.objective.value):
-        raise RuntimeError(f"solver {name} ended with status {status} ({condition}) and no solution")
+    if m.objective.value is None or not math.isfinite(m.objective.value):
+        raise NoSolutionError(f"solver {name} stopped ({condition}) after {elapsed:.0f} s without a solution")
+    if status not in ("ok", "warning"):
+        raise RuntimeError(f"solver {name} ended with status {status} ({condition})")
     bound, gap = _bound_and_gap(m, name)
     st = SolveStatus.OPTIMAL if condition == "optimal" else SolveStatus.TIME_LIMIT
     log.info("solved %s in %.2f s: %s, objective %.4f, gap %.2e", built.method.id, elapsed, condition, m.objective.value, gap)
