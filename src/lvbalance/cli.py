@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,8 +24,8 @@ app = typer.Typer(help="Street-aware LV load rebalancing with V2G scheduling.", 
 import_app = typer.Typer(help="Import a network as a case directory.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(width=None if sys.stdout.isatty() else 150)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 150)
 
 EXIT_BAD_INPUT = 2
 
@@ -128,19 +129,21 @@ class _Steps:
 
 
 def print_comparison(table: Any) -> None:
+    """The Table-2 style comparison, one row per method."""
     t = Table(title="Comparison of methods (Table 2)", title_justify="left")
-    cols = [("id", "method"), ("E[I] before %", "expected_imbalance_before_pct"), ("E[I] after %", "expected_imbalance_after_pct"),
-            ("peak before %", "peak_imbalance_before_pct"), ("peak after %", "peak_imbalance_after_pct"), ("cost", "cost"),
-            ("moved", "moved_customers"), ("route m", "route_length_m"), ("solve s", "solve_time_s"), ("gap", "mip_gap"),
-            ("vars", "variables"), ("bin", "binaries"), ("cons", "constraints")]
-    for head, _ in cols:
+    for head in ("id", "E[I] % before → after", "peak I % before → after", "cost", "moved", "route m",
+                 "build s", "solve s", "gap", "variables / binaries / constraints"):
         t.add_column(head, justify="left" if head == "id" else "right")
-    for mid, row in table.iterrows():
-        cells = [str(mid)]
-        for _, key in cols[1:]:
-            v = row[key]
-            cells.append(f"{v:.1e}" if key == "mip_gap" else f"{v:,.2f}" if key.endswith("pct") else f"{v:,.0f}" if isinstance(v, float) and key != "solve_time_s" else f"{v:,.1f}" if key == "solve_time_s" else str(v))
-        t.add_row(*cells)
+    for mid, r in table.iterrows():
+        gap = "-" if r["mip_gap"] != r["mip_gap"] else f"{r['mip_gap']:.1e}"
+        t.add_row(
+            str(mid),
+            f"{r['expected_imbalance_before_pct']:.2f} → {r['expected_imbalance_after_pct']:.2f}",
+            f"{r['peak_imbalance_before_pct']:.1f} → {r['peak_imbalance_after_pct']:.1f}",
+            f"{r['cost']:,.0f}", str(int(r["moved_customers"])), f"{r['route_length_m']:,.0f}",
+            f"{r['build_time_s']:.1f}", f"{r['solve_time_s']:.1f}", gap,
+            f"{int(r['variables']):,} / {int(r['binaries']):,} / {int(r['constraints']):,}",
+        )
     console.print(t)
 
 

@@ -56,7 +56,7 @@ def plan_method(case: Case, scenarios, method: Method, *, options: pd.DataFrame 
         info = solve(built, case.params.solver)
     except NoSolutionError as exc:
         log.warning("%s: %s; falling back to the plan without moves", method.id, exc)
-        info = _solve_without_moves(built, case)
+        info = _solve_without_moves(built, case, exc.elapsed_s)
     plan = extract_plan(built, info)
     schedules = extract_schedules(built)
     loads = model_feeder_loads(built)
@@ -64,13 +64,13 @@ def plan_method(case: Case, scenarios, method: Method, *, options: pd.DataFrame 
     return MethodResult(plan, schedules, loads, metrics, built, info)
 
 
-def _solve_without_moves(built: BuiltModel, case: Case) -> SolveInfo:
+def _solve_without_moves(built: BuiltModel, case: Case, elapsed_s: float) -> SolveInfo:
     """Fix every move variable to 0 (always feasible) and solve the remaining LP."""
     m = built.model
     if "u" in m.variables:
         m.add_constraints(m.variables["u"] == 0, name="fallback_no_move")
     info = solve(built, case.params.solver)
-    return SolveInfo(SolveStatus.NO_MOVE_FALLBACK, info.objective, float("nan"), float("nan"), info.solve_time_s)
+    return SolveInfo(SolveStatus.NO_MOVE_FALLBACK, info.objective, float("nan"), float("nan"), elapsed_s + info.solve_time_s)
 
 
 def compute_metrics(built: BuiltModel, info: SolveInfo, plan: Plan, schedules: Schedules, loads: pd.DataFrame) -> Metrics:

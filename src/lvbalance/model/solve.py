@@ -31,6 +31,10 @@ class InfeasibleModelError(RuntimeError):
 class NoSolutionError(RuntimeError):
     """The solver stopped (time limit) before it found any solution."""
 
+    def __init__(self, message: str, elapsed_s: float) -> None:
+        super().__init__(message)
+        self.elapsed_s = elapsed_s
+
 
 @dataclass(frozen=True)
 class SolveInfo:
@@ -54,7 +58,7 @@ def solve(built: BuiltModel, solver: SolverParams) -> SolveInfo:
     if condition in ("infeasible", "infeasible_or_unbounded"):
         raise InfeasibleModelError(explain_infeasibility(built))
     if m.objective.value is None or not math.isfinite(m.objective.value):
-        raise NoSolutionError(f"solver {name} stopped ({condition}) after {elapsed:.0f} s without a solution")
+        raise NoSolutionError(f"solver {name} stopped ({condition}) after {elapsed:.0f} s without a solution", elapsed)
     if status not in ("ok", "warning"):
         raise RuntimeError(f"solver {name} ended with status {status} ({condition})")
     bound, gap = _bound_and_gap(m, name)
