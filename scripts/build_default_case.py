@@ -20,11 +20,13 @@ What it builds (see ``src/lvbalance/data/default_case/ATTRIBUTION.md``):
   a separate record at the same house. EVs and commercial customers are drawn more often on
   the big feeders and PV more often on the small ones, so the area starts clearly unbalanced.
 * **profiles**: SimBench 2016 profiles shipped in the simbench package: households H0-A/B/C/G/L,
-  commercial G0-A ... G6-A, PV1..PV8, home charging HLS_A/B/C_3.7. Each customer gets a seeded
-  variant, a shift of a whole number of weeks (-3..3) and up to +-30 min, scaled to its annual
-  energy. EV: the HLS profile scaled to the annual energy, power capped at 7 kW with the energy
+  commercial G0-A ... G6-A, PV1..PV8, home charging HLS_A/B/C_3.7, each read on its own time
+  base and put on local (Europe/Berlin) wall-clock time (see :data:`PROFILE_TIME_BASE`). Each
+  customer gets a seeded variant, a shift of a whole number of weeks (-3..3) and up to +-30 min,
+  scaled to its annual energy. EV: the HLS profile scaled to the annual energy, power capped at 7 kW with the energy
   above the cap carried into the following steps (a session lasts longer at full power).
-* **meter readings**: 40 % of all customers (seeded), 8 weeks from Monday 2016-04-04, 15 min.
+* **meter readings**: 40 % of all customers (seeded), 8 weeks from Monday 2016-04-04, 15 min,
+  time stamps = interval start in local wall-clock time (naive, Europe/Berlin).
 * **calendar**: working / non-working from ``holidays`` (DE, BW) and weekends; weather from
   the terciles of daily energy of the SimBench PV5 profile.
 """
@@ -54,7 +56,6 @@ from lvbalance.io.simbench import (
     STEPS_PER_DAY,
     make_calendar,
     readings_frame,
-    shifted_window,
     simbench_profile_dir,
 )
 from lvbalance.io.streets import NODING_GRID_M, _noded, line_between, segments_frame
@@ -83,6 +84,32 @@ COMMERCIAL = ["G0-A", "G1-A", "G1-B", "G2-A", "G3-A", "G4-A", "G4-B", "G5-A", "G
 PV = [f"PV{i}" for i in range(1, 9)]
 EV = ["HLS_A_3.7", "HLS_B_3.7", "HLS_C_3.7"]
 WEATHER_PV = "PV5"
+
+TIMEZONE = "Europe/Berlin"
+STEP = pd.Timedelta("15min")
+
+#: Time base of the SimBench 2016 profile rows (row ``r`` = 15-min step ``r`` of the file), found from
+#: the data (all 35136 rows are evenly spaced; the file's ``time`` column is these rows written as German
+#: legal time, i.e. row ``r`` = 2016-01-01 00:00 CET + r * 15 min, with the spring gap and the autumn fold):
+#:
+#: * ``"utc"``: PV. Row ``r`` is the instant 2016-01-01 00:00 **UTC** + r * 15 min: the daily energy
+#:   centroid of PV1..PV8 lies on the UTC solar noon of Schutterwald (pvlib) in every month of 2016
+#:   (monthly mean difference within +-0.2 h) and does not move at the DST changes; read with the
+#:   ``time`` column it would peak an hour early all year (two hours early if rows are taken as
+#:   summer wall-clock time, as this script used to do).
+#: * ``"cet"``: commercial (G*) and EV home charging (HLS*). Row ``r`` is the instant 2016-01-01 00:00
+#:   CET (UTC+1) + r * 15 min, which is what the ``time`` column says: their daily shape (opening hours,
+#:   arrival times) moves one hour earlier in the rows on 2016-03-27 and back on 2016-10-30, as clock-driven
+#:   behaviour on an evenly spaced instant axis should.
+#: * ``"clock"``: households (H0-*). The rows are wall-clock time of day with no DST at all: the weekday
+#:   morning rise stays at ~06:15 and the content does not move at either DST change. Row ``r`` is taken
+#:   as local wall-clock 2016-01-01 00:00 + r * 15 min (the ``time`` column is right in winter and one
+#:   hour late in summer for them); reading them as CET instants would move every household's morning
+#:   an hour later (07:15) in summer.
+PROFILE_TIME_BASE = {**{p: "utc" for p in PV}, **{p: "clock" for p in HOUSEHOLD},
+                     **{p: "cet" for p in COMMERCIAL + EV}}
+_BASE_ORIGIN_UTC = {"utc": pd.Timestamp("2016-01-01 00:00", tz="UTC"),
+                    "cet": pd.Timestamp("2016-01-01 00:00", tz="UTC") - pd.Timedelta("1h")}
 
 # Draw weights per feeder (by size rank, biggest first): EVs and commercial load
 # gather on the big feeders, PV on the small ones.
@@ -183,6 +210,30 @@ def read_profiles() -> tuple[pd.DataFrame, pd.DataFrame]:
     return load, res
 
 
+def profile_rows(local: pd.DatetimeIndex, base: str, n_rows: int) -> np.ndarray:
+    """Profile row of each local wall-clock time stamp (naive, Europe/Berlin, interval start).
+
+    ``base``: time base of the profile rows (:data:`PROFILE_TIME_BASE`). The local axis keeps its
+    regular 15-min steps and 96 steps every day; on the two DST days the instants it stands for are
+    not regular:
+
+    * spring gap (2016-03-27 02:00-02:45 do not exist on the clock): those four stamps repeat the rows
+      of 01:00-01:45 (the hour before is duplicated);
+    * autumn fold (2016-10-30 02:00-02:45 happen twice): the stamps take the first (summer-time)
+      occurrence; the rows of the second one are dropped.
+
+    Rows outside the year wrap around (as the weekly shifts do).
+    """
+    local = pd.DatetimeIndex(local)
+    if base == "clock":
+        steps = (local - PROFILE_YEAR_START) // STEP
+    else:
+        instants = local.tz_localize(TIMEZONE, ambiguous=np.ones(len(local), dtype=bool),
+                                     nonexistent=-pd.Timedelta("1h"))
+        steps = (instants - _BASE_ORIGIN_UTC[base]) // STEP
+    return np.asarray(steps, dtype=np.int64) % n_rows
+
+
 def cap_carry_forward(p_kw: np.ndarray, cap_kw: float) -> np.ndarray:
     """Cap power at ``cap_kw``; energy above the cap is delivered in the following steps."""
     out = np.empty_like(p_kw)
@@ -239,23 +290,28 @@ def build_customers(houses: pd.DataFrame, feeder_of_node: pd.Series, rng: np.ran
     return out
 
 
-def customer_power(customers: pd.DataFrame, load: pd.DataFrame, pv: pd.DataFrame, t0: int, n: int,
+def customer_power(customers: pd.DataFrame, load: pd.DataFrame, pv: pd.DataFrame, index: pd.DatetimeIndex,
                    rng: np.random.Generator) -> tuple[dict[str, np.ndarray], pd.Series]:
-    """15-min power [kW] of every customer over the span (pv negative) and annual energy [kWh/a]."""
+    """15-min power [kW] of every customer at the local time stamps ``index`` (pv negative) and
+    annual energy [kWh/a]. Each profile is read on its own time base (:func:`profile_rows`)."""
     power, annual = {}, {}
+    rows: dict[str, np.ndarray] = {}
     for cid, c in customers.iterrows():
         shift = int(rng.integers(-3, 4)) * 7 * STEPS_PER_DAY + int(rng.integers(-2, 3))
+        src = pv if c["type"] == "pv" else load
+        shape = src[c["profile"]].to_numpy(dtype=float)
+        if c["profile"] not in rows:
+            rows[c["profile"]] = profile_rows(index, PROFILE_TIME_BASE[c["profile"]], len(shape))
+        at = rows[c["profile"]]
         if c["type"] == "pv":
-            shape = pv[c["profile"]].to_numpy(dtype=float)
-            power[cid] = -c["scale"] * shifted_window(shape, t0, n, shift)
+            power[cid] = -c["scale"] * shape[(at + shift) % len(shape)]
             annual[cid] = c["scale"] * shape.sum() * STEP_H
             continue
-        shape = load[c["profile"]].to_numpy(dtype=float)
         shape = shape / (shape.sum() * STEP_H)  # kW per kWh/a
         year = c["scale"] * np.roll(shape, -shift)
         if c["type"] == "ev":
             year = cap_carry_forward(year, EV_KW)
-        power[cid] = year[t0 : t0 + n]
+        power[cid] = year[at]
         annual[cid] = year.sum() * STEP_H
     return power, pd.Series(annual)
 
@@ -297,17 +353,17 @@ def build(seed: int = 2024) -> tuple[Case, dict[str, object]]:
 
     customers = build_customers(imported.customers, network.feeder_of_node, rng)
     load, pv = read_profiles()
-    t0 = int((START - PROFILE_YEAR_START) / pd.Timedelta("15min"))
     n = WEEKS * 7 * STEPS_PER_DAY
-    index = pd.date_range(START, periods=n, freq="15min")
-    power, annual = customer_power(customers, load, pv, t0, n, rng)
+    index = pd.date_range(START, periods=n, freq=STEP)  # local wall-clock (Europe/Berlin), interval start
+    power, annual = customer_power(customers, load, pv, index, rng)
     customers["annual_kwh"] = annual.round(1)
     n_meter = int(round(METER_SHARE * len(customers)))
     metered = rng.choice(customers.index.to_numpy(), size=n_meter, replace=False)
     customers["metered"] = customers.index.isin(metered)
     readings = readings_frame({c: np.round(power[c], 3) for c in customers.index if c in set(metered)}, index)
 
-    weather_pv = pd.Series(pv[WEATHER_PV].to_numpy()[t0 : t0 + n], index=index)
+    weather_rows = profile_rows(index, PROFILE_TIME_BASE[WEATHER_PV], len(pv))
+    weather_pv = pd.Series(pv[WEATHER_PV].to_numpy()[weather_rows], index=index)  # per local day
     calendar = make_calendar(weather_pv, country="DE", subdiv="BW")
 
     case = Case(

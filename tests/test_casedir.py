@@ -137,3 +137,61 @@ def test_cli_lists_every_problem_of_a_corrupted_default_case(tmp_path: Path) -> 
     from lvbalance.data import default_case_path
 
     _assert_four_problems(*_validate_corrupted(default_case_path(), tmp_path))
+
+
+def test_default_case_time_stamps_are_local_wall_clock() -> None:
+    """PV of the default case (Schutterwald, 7.88 E, April-May, CEST) peaks at local solar noon (~13:28),
+    and the calendar covers every reading's local date."""
+    from lvbalance.data import default_case_path
+
+    case = read_case(default_case_path())
+    r = case.meter_readings
+    ts = pd.DatetimeIndex(r["timestamp"])
+    assert ts.tz is None
+    hour = ts.hour + ts.minute / 60
+    pv = r["p_kw"].where(r["customer_id"].map(case.customers["type"]).eq("pv").to_numpy()).groupby(hour).mean()
+    assert 13.0 <= pv.idxmin() <= 13.75  # interval start of the strongest feed-in
+    centre = float((pv * (pv.index + 0.125)).sum() / pv.sum())
+    assert abs(centre - 13.47) < 0.5, centre
+    assert (pv.loc[:5.75].abs() < 0.02 * pv.abs().max()).all()  # no feed-in before 06:00 local
+    assert set(ts.normalize().unique()) <= set(case.calendar.index)
+
+
+def _build_script():
+    import importlib.util
+
+    pytest.importorskip("pandapower")
+    path = Path(__file__).resolve().parents[1] / "scripts" / "build_default_case.py"
+    spec = importlib.util.spec_from_file_location("build_default_case", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_build_script_reads_each_profile_on_its_time_base() -> None:
+    b = _build_script()
+    n = 366 * 96
+    row = lambda t, base: int(b.profile_rows(pd.DatetimeIndex([t]), base, n)[0])  # noqa: E731
+    step = lambda t: int((pd.Timestamp(t) - pd.Timestamp("2016-01-01")) / pd.Timedelta("15min"))  # noqa: E731
+    # winter (CET = UTC+1): PV rows are UTC, G/HLS rows CET, household rows wall clock
+    assert row("2016-01-10 12:00", "utc") == step("2016-01-10 11:00")
+    assert row("2016-01-10 12:00", "cet") == step("2016-01-10 12:00")
+    assert row("2016-01-10 12:00", "clock") == step("2016-01-10 12:00")
+    # summer (CEST = UTC+2)
+    assert row("2016-04-04 13:30", "utc") == step("2016-04-04 11:30")
+    assert row("2016-04-04 13:30", "cet") == step("2016-04-04 12:30")
+    assert row("2016-04-04 13:30", "clock") == step("2016-04-04 13:30")
+    # a regular local axis over both DST days: 96 steps a day; the spring gap repeats the hour
+    # before, the autumn fold takes the first (summer-time) hour and drops the second
+    for day, expect in (("2016-03-27", "gap"), ("2016-10-30", "fold")):
+        local = pd.date_range(day, periods=96, freq="15min")
+        rows = b.profile_rows(local, "cet", n)
+        d = np.diff(rows)
+        if expect == "gap":
+            assert list(rows[8:12]) == list(rows[4:8])  # 02:00-02:45 = 01:00-01:45
+            assert d[7] == -3 and (np.delete(d, 7) == 1).all()  # 03:00 CEST follows 01:45 CET
+        else:
+            assert d[11] == 5 and (np.delete(d, 11) == 1).all()  # 02:45 -> 03:00 skips 4 rows
+        assert (b.profile_rows(local, "clock", n) == step(day) + np.arange(96)).all()
+    assert b.PROFILE_TIME_BASE["PV5"] == "utc" and b.PROFILE_TIME_BASE["H0-A"] == "clock"
+    assert b.PROFILE_TIME_BASE["G1-A"] == "cet" and b.PROFILE_TIME_BASE["HLS_A_3.7"] == "cet"
