@@ -157,6 +157,38 @@ def test_street_graph_that_cannot_reach_a_node(case: Case) -> None:
     assert any("cannot be reached along streets" in m and "m1" in m for m in msgs)
 
 
+def _t_junction_streets(case: Case, gap_m: float = 0.0) -> Streets:
+    """Streets of the Fig 3 case joined only at T-junctions: one street along y = 0 and one along
+    y = -120 (no end points at x = 150), and a cross street x = 150 whose ends lie on their interiors
+    (its lower end ``gap_m`` short of the y = -120 street)."""
+    x0, y0 = 400_000.0, 5_370_000.0
+    geoms = {
+        "top": [(0, 0), (250, 0)],
+        "cross": [(150, 0), (150, -120 + gap_m)],
+        "bottom": [(0, -120), (250, -120)],
+    }
+    seg = case.streets.segments.iloc[:0].reindex(list(geoms))
+    seg["geometry"] = [shapely.LineString([(x0 + x, y0 + y) for x, y in pts]) for pts in geoms.values()]
+    seg["cost_per_m"] = np.nan
+    return Streets(seg.rename_axis("street_id"), "geojson")
+
+
+def test_t_junction_streets_reach_every_node(case: Case) -> None:
+    from lvbalance.coupling import build_street_graph
+
+    t_case = _with(case, streets=_t_junction_streets(case))
+    assert _messages(t_case) == []
+    # the street graph joins them the same way: every node has a finite route from the busbar
+    routes = build_street_graph(t_case).routes
+    assert np.isfinite(routes.length_m[routes.node_row["B"]]).all()
+
+
+def test_street_short_of_a_t_junction_is_cut_off(case: Case) -> None:
+    msgs = _messages(_with(case, streets=_t_junction_streets(case, gap_m=2.0)))
+    assert any("cannot be reached along streets" in m and "m1" in m and "m2" in m for m in msgs)
+    assert not any("n6" in m for m in msgs)
+
+
 def test_node_far_from_any_street(case: Case) -> None:
     seg = case.streets.segments.copy()
     seg.loc["s3", "geometry"] = shapely.LineString([(400150.0, 5370000.0), (400150.0, 5369990.0)])

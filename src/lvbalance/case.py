@@ -20,6 +20,7 @@ import pandas as pd
 import pyproj
 import shapely
 
+from lvbalance.junctions import SNAP_TOLERANCE_M, street_components  # noqa: F401 (SNAP_TOLERANCE_M re-exported)
 from lvbalance.params import Params
 
 NODE_KINDS = ("busbar", "junction", "customer_access")
@@ -33,9 +34,6 @@ LINE_COLUMNS = ("from_node", "to_node", "length_m", "rated_kw", "r_ohm_per_km", 
 CUSTOMER_COLUMNS = ("node_id", "x", "y", "type", "metered", "annual_kwh", "charge_kw", "discharge_kw", "v2g")
 READING_COLUMNS = ("customer_id", "timestamp", "p_kw")
 CALENDAR_COLUMNS = ("day_type", "weather")
-
-#: Street endpoints closer than this are one intersection [m].
-SNAP_TOLERANCE_M = 0.5
 
 
 # --------------------------------------------------------------------------- problems
@@ -376,23 +374,15 @@ def _check_streets(case: Case) -> list[Problem]:
 def _street_component_of_points(lines: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Connected component of the street nearest to each point, and the distance to it [m].
 
-    Streets connect where their end points meet (within SNAP_TOLERANCE_M).
+    Streets join by the rule of the street graph (:func:`lvbalance.junctions.street_junctions`):
+    at end points within SNAP_TOLERANCE_M of each other and where an end point lies on another
+    street's interior (T-junction).
     """
-    ends = np.array([[ln.coords[0], ln.coords[-1]] for ln in lines])  # (n, 2, 2)
-    keys = np.round(ends / SNAP_TOLERANCE_M).astype(np.int64)
-    g = nx.Graph()
-    for i, (a, b) in enumerate(keys):
-        g.add_edge(("street", i), tuple(a))
-        g.add_edge(("street", i), tuple(b))
-    comp_of = {}
-    for c, members in enumerate(nx.connected_components(g)):
-        for m in members:
-            if m[0] == "street":
-                comp_of[m[1]] = c
+    comp = street_components(lines)
     tree = shapely.STRtree(lines)
     pts = shapely.points(points)
     nearest = tree.nearest(pts)
     dist = shapely.distance(pts, lines[nearest])
-    return np.array([comp_of[i] for i in nearest]), np.asarray(dist, dtype=float)
+    return comp[nearest], np.asarray(dist, dtype=float)
 
 

@@ -4,8 +4,9 @@ MODEL.md §2 and §4 (the paper's Sec 2.1 and 3.1).
 
 * :func:`build_street_graph` turns the street segments into a graph whose edges carry
   length ``l`` [m] and weight ``w = c * l`` [currency] (Eq 1). Segment end points closer
-  than :data:`~lvbalance.case.SNAP_TOLERANCE_M` are one intersection; a segment is split
-  where another one ends on its interior. Every network node and every customer is
+  than :data:`~lvbalance.junctions.SNAP_TOLERANCE_M` are one intersection; a segment is split
+  where another one ends on its interior (:func:`lvbalance.junctions.street_junctions`, the
+  same rule the case validator uses). Every network node and every customer is
   snapped onto its nearest segment (which is split there) and joined to the snap point
   by a short *connector* (a straight line priced at ``streets.default_cost_per_m``: the
   new cable has to reach the node or the house). A snap farther than
@@ -29,12 +30,12 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 import shapely
-from scipy.sparse.csgraph import connected_components, dijkstra
-from scipy.spatial import cKDTree
+from scipy.sparse.csgraph import dijkstra
 from shapely.geometry import LineString
 from shapely.ops import substring
 
-from lvbalance.case import SNAP_TOLERANCE_M, Case, CaseError, Problem
+from lvbalance.case import Case, CaseError, Problem
+from lvbalance.junctions import SNAP_TOLERANCE_M, street_junctions
 
 logger = logging.getLogger(__name__)
 
@@ -220,22 +221,11 @@ def build_street_graph(case: Case) -> StreetGraph:
     )
     point_xy = np.vstack([nodes[["x", "y"]].to_numpy(float), customers[["x", "y"]].to_numpy(float).reshape(-1, 2)])
 
-    # intersections: end points within the tolerance are one vertex
-    ends = np.stack([shapely.get_coordinates(shapely.get_point(lines, 0)), shapely.get_coordinates(shapely.get_point(lines, -1))], axis=1)
-    end_vertex, vertex_xy = _merge_points(ends.reshape(-1, 2), SNAP_TOLERANCE_M)
-    end_vertex = end_vertex.reshape(-1, 2)
-
-    # a segment is split where another one ends on its interior
+    # junctions: end points within the tolerance are one vertex; a segment is split where
+    # another one ends on its interior (the validator joins streets by the same rule)
+    junctions = street_junctions(lines, SNAP_TOLERANCE_M)
+    vertex_xy, anchors = junctions.vertex_xy, junctions.anchors
     tree = shapely.STRtree(lines)
-    vpts = shapely.points(vertex_xy)
-    pt, sg = tree.query(vpts, predicate="dwithin", distance=SNAP_TOLERANCE_M)
-    pos = shapely.line_locate_point(lines[sg], vpts[pt])
-    inner = (pos > SNAP_TOLERANCE_M) & (pos < lengths[sg] - SNAP_TOLERANCE_M)
-    anchors = pd.DataFrame({
-        "segment": np.concatenate([np.arange(len(lines)), np.arange(len(lines)), sg[inner]]),
-        "pos": np.concatenate([np.zeros(len(lines)), lengths, pos[inner]]),
-        "vertex": np.concatenate([end_vertex[:, 0], end_vertex[:, 1], pt[inner]]),
-    })
 
     # snap points onto their nearest segment
     ppts = shapely.points(point_xy)
@@ -301,16 +291,6 @@ def build_street_graph(case: Case) -> StreetGraph:
         len(vertex_xy), len(street), len(seg), len(point_xy), float(snap_m.max()) if len(snap_m) else 0.0,
     )
     return StreetGraph(vertex_xy, edges, snaps, nodes.index, customers.index, mean_cost)
-
-
-def _merge_points(xy: np.ndarray, tol_m: float) -> tuple[np.ndarray, np.ndarray]:
-    """Cluster points closer than ``tol_m`` (transitively): (cluster of each point, cluster mean)."""
-    pairs = cKDTree(xy).query_pairs(tol_m, output_type="ndarray")
-    adj = sp.coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(xy), len(xy)))
-    n, label = connected_components(adj, directed=False)
-    counts = np.bincount(label, minlength=n)
-    centre = np.column_stack([np.bincount(label, xy[:, i], minlength=n) / counts for i in (0, 1)])
-    return label, centre
 
 
 def _raise_far_snaps(point_ids: pd.MultiIndex, snap_m: np.ndarray, limit_m: float) -> None:
