@@ -101,7 +101,9 @@ def model_data(case: Case, scenarios, options: pd.DataFrame | None = None) -> Mo
     p = scenarios.p_kw.transpose(SCENARIO, STEP, CUSTOMER).sel(customer=list(cust.index))
     load = p.where(xr.DataArray(~is_ev, dims=CUSTOMER, coords={CUSTOMER: list(cust.index)}), 0.0)
     evs = cust.index[is_ev]
+    charge = xr.DataArray(cust.loc[evs, "charge_kw"].to_numpy(float), dims=EV, coords={EV: list(evs)})
     X = p.sel(customer=list(evs)).rename(customer=EV).clip(min=0.0)
+    X = X.where(X <= charge, charge)  # Eq 22: uncontrolled charging above the charger rating is capped
 
     prob = xr.DataArray(scenarios.scenarios["probability"].to_numpy(float), dims=SCENARIO, coords={SCENARIO: list(p.indexes[SCENARIO])})
     hours = np.floor(np.asarray(scenarios.clock_hours())).astype(int) % 24

@@ -39,18 +39,26 @@ class MethodResult:
     info: SolveInfo
 
 
-def plan_method(case: Case, scenarios, method: Method, *, options: pd.DataFrame | None = None) -> MethodResult:
+def plan_method(
+    case: Case, scenarios, method: Method, *, options: pd.DataFrame | None = None, fixed_moves: list[str] | None = None,
+) -> MethodResult:
     """Plan ``case`` with ``method`` over ``scenarios`` (a ``profiles.ScenarioSet``).
 
     ``options``: move options of ``coupling.move_options`` (computed when None and the
     method moves customers; street or straight-line as the method says).
+    ``fixed_moves``: option ids whose moves are built for certain (stage 1 fixed, only
+    stage 2 is optimised: out-of-sample evaluation, VSS); ``[]`` fixes "no move".
     """
     if method.moves and options is None:
         from lvbalance.coupling import move_options
 
         options = move_options(case, straight_line=method.straight_line)
+    if fixed_moves is not None and options is not None:
+        options = options.loc[list(fixed_moves)]
     data = model_data(case, scenarios, options if method.moves else None)
     built = build_model(data, method)
+    if fixed_moves and "u" in built.model.variables:
+        built.model.add_constraints(built.model.variables["u"] == 1, name="fixed_moves")
     log.info("built %s: %s in %.2f s", method.id, built.size, built.build_time_s)
     try:
         info = solve(built, case.params.solver)

@@ -1,0 +1,143 @@
+"""How good is a plan beyond the scenarios it was made for (MODEL.md §8).
+
+* :func:`out_of_sample`: fix a method's stage-1 plan, re-optimise only stage 2 (an LP) on
+  each held-out real day, and give the distribution of the daily imbalance.
+* :func:`stochastic_value`: value of the stochastic solution (VSS) and expected value of
+  perfect information (EVPI) of the two-stage model.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from lvbalance.case import Case
+from lvbalance.model.methods import Method, get_method
+from lvbalance.model.run import MethodResult, plan_method
+from lvbalance.profiles import ProfileResult, ScenarioSet, day_context, day_profiles
+
+log = logging.getLogger(__name__)
+
+
+def day_scenarios(case: Case, profiles: ProfileResult, days: pd.DatetimeIndex) -> ScenarioSet:
+    """Each real day as one scenario of equal probability (for stage-2 re-optimisation)."""
+    p = day_profiles(case, profiles, days)
+    names = [d.strftime("%Y-%m-%d") for d in pd.DatetimeIndex(p["day"].values)]
+    p = p.rename(day="scenario").assign_coords(scenario=names)
+    ctx = day_context(case, pd.DatetimeIndex(days))
+    table = pd.DataFrame(
+        {"probability": 1.0 / len(names), "day_type": ctx["day_type"].to_numpy(), "weather": ctx["weather"].fillna("").to_numpy()},
+        index=pd.Index(names, name="scenario"),
+    )
+    sc = profiles.scenarios
+    return ScenarioSet(scenarios=table, p_kw=p, step_hours=sc.step_hours, start_hour=sc.start_hour)
+
+
+def _chosen_option_ids(result: MethodResult) -> list[str]:
+    m = result.built.model
+    if "u" not in m.variables:
+        return []
+    u = m.variables["u"].solution.to_series()
+    return [str(o) for o in u.index[u.to_numpy() > 0.5]]
+
+
+def daily_imbalance(result: MethodResult) -> pd.Series:
+    """Mean imbalance of each scenario (here: each real day) [%] from the model's feeder loads."""
+    rates = result.feeder_loads.pivot_table(index=["scenario", "step"], columns="feeder", values="load_rate")
+    imb = 100 * (rates.max(axis=1) - rates.min(axis=1))
+    return imb.groupby(level="scenario").mean()
+
+
+def out_of_sample(
+    case: Case, profiles: ProfileResult, plans: dict[str, MethodResult], *, options: dict[bool, pd.DataFrame] | None = None,
+) -> pd.DataFrame:
+    """Daily imbalance on the held-out days with each method's stage-1 plan fixed.
+
+    Returns one row per method: mean, 95th percentile and worst daily imbalance [%] over
+    the held-out days, the same for ``baseline`` on the same days, and the number of days.
+    """
+    days = profiles.heldout_days
+    if not len(days):
+        raise ValueError("no held-out days: set profiles.holdout_share > 0")
+    scen = day_scenarios(case, profiles, days)
+    rows, per_day = {}, {}
+    for mid, res in plans.items():
+        method = get_method(mid)
+        fixed = _chosen_option_ids(res)
+        opts = res.built.data.options if method.moves else None
+        r = plan_method(case, scen, method, options=opts, fixed_moves=fixed if method.moves else None)
+        per_day[mid] = daily_imbalance(r)
+    base = per_day.get("baseline")
+    if base is None:
+        r = plan_method(case, scen, get_method("baseline"))
+        base = daily_imbalance(r)
+    for mid, d in per_day.items():
+        rows[mid] = {
+            "days": len(d),
+            "mean_pct": float(d.mean()), "p95_pct": float(d.quantile(0.95)), "worst_pct": float(d.max()),
+            "worst_day": str(d.idxmax()),
+            "baseline_mean_pct": float(base.mean()), "baseline_p95_pct": float(base.quantile(0.95)), "baseline_worst_pct": float(base.max()),
+            "days_better_than_baseline": int((d < base.reindex(d.index) - 1e-9).sum()),
+        }
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("method")
+
+
+@dataclass(frozen=True)
+class StochasticValue:
+    """Objective values of Eq 27 [currency] and what they mean.
+
+    ``rp``: recourse problem (the stochastic plan); ``eev``: expected result of the plan
+    made on the mean scenario; ``ws``: wait-and-see (each scenario planned with perfect
+    foresight). ``vss = eev - rp >= 0``; ``evpi = rp - ws >= 0``.
+    """
+
+    rp: float
+    eev: float
+    ws: float
+    mean_scenario_moves: list[str]
+    stochastic_moves: list[str]
+
+    @property
+    def vss(self) -> float:
+        return self.eev - self.rp
+
+    @property
+    def evpi(self) -> float:
+        return self.rp - self.ws
+
+
+def mean_scenario(scenarios: ScenarioSet) -> ScenarioSet:
+    """The probability-weighted mean of all scenarios as one scenario."""
+    w = xr.DataArray(scenarios.scenarios["probability"].to_numpy(), dims="scenario", coords={"scenario": scenarios.p_kw["scenario"].values})
+    mean = (scenarios.p_kw * w).sum("scenario").expand_dims(scenario=["mean"])
+    table = pd.DataFrame({"probability": [1.0], "day_type": ["mean"], "weather": ["mean"]}, index=pd.Index(["mean"], name="scenario"))
+    return ScenarioSet(scenarios=table, p_kw=mean.transpose("scenario", "step", "customer"), step_hours=scenarios.step_hours, start_hour=scenarios.start_hour)
+
+
+def single_scenario(scenarios: ScenarioSet, name: str) -> ScenarioSet:
+    table = scenarios.scenarios.loc[[name]].assign(probability=1.0)
+    return ScenarioSet(scenarios=table, p_kw=scenarios.p_kw.sel(scenario=[name]), step_hours=scenarios.step_hours, start_hour=scenarios.start_hour)
+
+
+def stochastic_value(case: Case, scenarios: ScenarioSet, method: Method | str = "m1", *, options: pd.DataFrame | None = None,
+                     rp_result: MethodResult | None = None) -> StochasticValue:
+    """VSS and EVPI (MODEL.md §8) of ``method`` on ``scenarios``."""
+    method = get_method(method) if isinstance(method, str) else method
+    if options is None and method.moves:
+        from lvbalance.coupling import move_options
+
+        options = move_options(case, straight_line=method.straight_line)
+    rp = rp_result or plan_method(case, scenarios, method, options=options)
+    ev = plan_method(case, mean_scenario(scenarios), method, options=options)
+    ev_moves = _chosen_option_ids(ev)
+    eev = plan_method(case, scenarios, method, options=options, fixed_moves=ev_moves if method.moves else None)
+    beta = scenarios.scenarios["probability"]
+    ws = 0.0
+    for name, b in beta.items():
+        ws += float(b) * plan_method(case, single_scenario(scenarios, str(name)), method, options=options).info.objective
+    log.info("RP %.2f, EEV %.2f, WS %.2f", rp.info.objective, eev.info.objective, ws)
+    return StochasticValue(rp.info.objective, eev.info.objective, ws, ev_moves, _chosen_option_ids(rp))
