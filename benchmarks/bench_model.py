@@ -199,7 +199,7 @@ def literal_comparison(case, scenarios, options, methods: list[str], time_limit_
         t0 = time.perf_counter()
         add_literal_stage1(lit)
         lit_build = lit.build_time_s + time.perf_counter() - t0
-        row = {"method": mid, "binaries_ours": ours.size["binaries"], "binaries_literal": int(lit.model.variables["a"].nvars + lit.model.variables["b"].nvars),
+        row = {"method": mid, "binaries_ours": ours.size["binaries"], "binaries_literal": int(lit.model.variables["a"].size + lit.model.variables["b"].size),
                "rows_ours": ours.size["constraints"], "rows_literal": int(lit.model.ncons),
                "build_s_ours": round(ours.build_time_s, 2), "build_s_literal": round(lit_build, 2)}
         t_o, lp_o = run_highs(highs_of(ours, relax=True, threads=threads, time_limit_s=time_limit_s))
