@@ -147,11 +147,15 @@ def print_comparison(table: Any) -> None:
     console.print(t)
 
 
-def _run_methods(case: Case, methods: list[str], out: Path, *, subfolders: bool) -> None:
-    from lvbalance.pipeline import comparison_table, plan_and_write
+def _run_methods(case: Case, methods: list[str], out: Path, *, subfolders: bool, evaluate: bool = True) -> None:
+    from lvbalance.pipeline import comparison_table, evaluate_and_report, plan_and_write
+    from lvbalance.profiles import build_profiles
 
     steps = _Steps()
-    results = plan_and_write(case, methods, out, progress=steps, subfolders=subfolders)
+    steps("pseudo profiles and scenarios")
+    profiles = build_profiles(case)
+    results = plan_and_write(case, methods, out, profiles=profiles, progress=steps, subfolders=subfolders)
+    report = evaluate_and_report(case, results, profiles, out, ac=evaluate, out_of_sample_days=evaluate, progress=steps)
     elapsed = steps.done()
     print_comparison(comparison_table(results))
     for mid, r in results.items():
@@ -160,15 +164,35 @@ def _run_methods(case: Case, methods: list[str], out: Path, *, subfolders: bool)
                           f"at {mv.to_node} ({mv.route_length_m:.0f} m, cost {mv.cost:,.0f})", highlight=False)
         if r.metrics.violations:
             console.print(f"  [yellow]{mid}: {len(r.metrics.violations)} line-rule violation(s) the plan cannot avoid; see metrics.json[/]")
+    _print_evaluation(out)
     console.print(f"[green]done[/] in {elapsed:.1f} s; outputs in {out.resolve()}")
+    console.print(f"report: [bold]{report.resolve()}[/]")
+
+
+def _print_evaluation(out: Path) -> None:
+    import pandas as pd
+
+    for name, title in (("ac_check.csv", "AC power-flow check"), ("out_of_sample.csv", "Out-of-sample (held-out days)")):
+        path = out / name
+        if not path.is_file():
+            continue
+        df = pd.read_csv(path, index_col=0)
+        t = Table(title=title, title_justify="left")
+        t.add_column(df.index.name or "")
+        for c in df.columns:
+            t.add_column(str(c), justify="right")
+        for idx, row in df.iterrows():
+            t.add_row(str(idx), *(f"{v:,.3f}" if isinstance(v, float) else str(v) for v in row))
+        console.print(t)
 
 
 @app.command()
 @_friendly_errors
 def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("out"),
+    evaluate: Annotated[bool, typer.Option(help="AC power-flow check and out-of-sample evaluation.")] = True,
 ) -> None:
-    """Run the main job on the embedded default case (Schutterwald area 1): all methods."""
+    """Run the main job on the embedded default case (Schutterwald area 1): all methods, evaluation, report."""
     from lvbalance.data import default_case_path
     from lvbalance.model.methods import METHODS
 
@@ -176,7 +200,7 @@ def demo(
     console.print(f"default case: {path}")
     case = _load(path)
     print_case_summary(case)
-    _run_methods(case, list(METHODS), out, subfolders=True)
+    _run_methods(case, list(METHODS), out, subfolders=True, evaluate=evaluate)
 
 
 @app.command()

@@ -11,14 +11,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
-import xarray as xr
 
 from lvbalance.case import Case
 from lvbalance.model.methods import Method, get_method
 from lvbalance.model.run import MethodResult, plan_method
-from lvbalance.profiles import ProfileResult, ScenarioSet, day_context, day_profiles
+from lvbalance.profiles import ProfileResult, ScenarioSet, day_context, day_profiles, mean_scenario, scenario_subset
 
 log = logging.getLogger(__name__)
 
@@ -110,19 +108,6 @@ class StochasticValue:
         return self.rp - self.ws
 
 
-def mean_scenario(scenarios: ScenarioSet) -> ScenarioSet:
-    """The probability-weighted mean of all scenarios as one scenario."""
-    w = xr.DataArray(scenarios.scenarios["probability"].to_numpy(), dims="scenario", coords={"scenario": scenarios.p_kw["scenario"].values})
-    mean = (scenarios.p_kw * w).sum("scenario").expand_dims(scenario=["mean"])
-    table = pd.DataFrame({"probability": [1.0], "day_type": ["mean"], "weather": ["mean"]}, index=pd.Index(["mean"], name="scenario"))
-    return ScenarioSet(scenarios=table, p_kw=mean.transpose("scenario", "step", "customer"), step_hours=scenarios.step_hours, start_hour=scenarios.start_hour)
-
-
-def single_scenario(scenarios: ScenarioSet, name: str) -> ScenarioSet:
-    table = scenarios.scenarios.loc[[name]].assign(probability=1.0)
-    return ScenarioSet(scenarios=table, p_kw=scenarios.p_kw.sel(scenario=[name]), step_hours=scenarios.step_hours, start_hour=scenarios.start_hour)
-
-
 def stochastic_value(case: Case, scenarios: ScenarioSet, method: Method | str = "m1", *, options: pd.DataFrame | None = None,
                      rp_result: MethodResult | None = None) -> StochasticValue:
     """VSS and EVPI (MODEL.md §8) of ``method`` on ``scenarios``."""
@@ -138,6 +123,6 @@ def stochastic_value(case: Case, scenarios: ScenarioSet, method: Method | str = 
     beta = scenarios.scenarios["probability"]
     ws = 0.0
     for name, b in beta.items():
-        ws += float(b) * plan_method(case, single_scenario(scenarios, str(name)), method, options=options).info.objective
+        ws += float(b) * plan_method(case, scenario_subset(scenarios, [str(name)]), method, options=options).info.objective
     log.info("RP %.2f, EEV %.2f, WS %.2f", rp.info.objective, eev.info.objective, ws)
     return StochasticValue(rp.info.objective, eev.info.objective, ws, ev_moves, _chosen_option_ids(rp))

@@ -97,6 +97,11 @@ class SolverParams(_Section):
     """MILP solver options."""
 
     name: str = Field("highs", description="any solver linopy supports and that is installed")
+    algorithm: Literal["auto", "extensive", "benders"] = Field(
+        "auto",
+        description="extensive: the whole two-stage MILP at once; benders: L-shaped decomposition by scenario "
+        "(exact; needs a stage 2 without binaries); auto: benders when it applies and there are moves to choose",
+    )
     time_limit_s: float = Field(300.0, gt=0, description="wall-clock limit per solve [s]")
     mip_gap: float = Field(1e-4, ge=0, description="relative MIP gap at which to stop [-]")
     threads: int = Field(2, ge=1, description="solver threads")

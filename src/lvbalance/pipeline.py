@@ -15,7 +15,7 @@ from lvbalance.case import Case
 from lvbalance.model.methods import METHODS, get_method
 from lvbalance.model.run import MethodResult, plan_method
 from lvbalance.profiles import ProfileResult, build_profiles, write_profiles
-from lvbalance.results import write_csv, write_results
+from lvbalance.results import write_csv, write_json, write_results
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,45 @@ def plan_and_write(
     if subfolders and len(results) > 1:
         write_csv(out / "comparison.csv", comparison_table(results).reset_index())
     return results
+
+
+def evaluate_and_report(
+    case: Case, results: dict[str, MethodResult], profiles: ProfileResult, out_dir: str | Path, *,
+    ac: bool = True, out_of_sample_days: bool = True, progress: Progress | None = None,
+) -> Path:
+    """AC power-flow check, out-of-sample evaluation, then ``report.html`` (MODEL.md §8).
+
+    Writes ``ac_check.csv`` and ``out_of_sample.csv`` next to the method folders, adds their
+    figures to each method's ``metrics.json`` (``extra``), and returns the report's path.
+    """
+    from lvbalance.outofsample import out_of_sample
+    from lvbalance.powerflow import ac_before_after
+    from lvbalance.report.html import write_report
+
+    say = progress or (lambda _msg: None)
+    out = Path(out_dir)
+    subfolders = len(results) > 1
+    if ac:
+        say("AC power-flow check (pandapower)")
+        columns = {}
+        for mid, res in results.items():
+            if mid == "baseline" and len(results) > 1:
+                continue
+            checked = ac_before_after(case, res)
+            columns.setdefault("as built", checked["table"]["before"])
+            columns[mid] = checked["table"]["after"]
+            res.metrics.extra["ac"] = {"before": checked["before"].to_json(), "after": checked["after"].to_json()}
+        write_csv(out / "ac_check.csv", pd.DataFrame(columns).rename_axis("figure").reset_index())
+    if out_of_sample_days and len(profiles.heldout_days):
+        say(f"out-of-sample: {len(profiles.heldout_days)} held-out days, stage 2 re-optimised")
+        table = out_of_sample(case, profiles, results)
+        write_csv(out / "out_of_sample.csv", table.reset_index())
+        for mid, row in table.iterrows():
+            results[mid].metrics.extra["out_of_sample"] = {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+    for mid, res in results.items():
+        write_json((out / mid if subfolders else out) / "metrics.json", res.metrics.to_json())
+    say("report")
+    return write_report(case, out)
 
 
 def comparison_table(results: dict[str, MethodResult]) -> pd.DataFrame:

@@ -97,6 +97,21 @@ class ScenarioSet:
         return (self.start_hour + self.step_hours * np.arange(self.p_kw.sizes[STEP])) % 24.0
 
 
+def scenario_subset(scenarios: ScenarioSet, names: list[str]) -> ScenarioSet:
+    """Some scenarios of a set, their probabilities scaled to sum to 1."""
+    table = scenarios.scenarios.loc[list(names)].copy()
+    table["probability"] = table["probability"] / table["probability"].sum()
+    return ScenarioSet(table, scenarios.p_kw.sel({SCENARIO: list(names)}), scenarios.step_hours, scenarios.start_hour)
+
+
+def mean_scenario(scenarios: ScenarioSet) -> ScenarioSet:
+    """The probability-weighted mean of all scenarios as one scenario ``mean``."""
+    w = xr.DataArray(scenarios.scenarios["probability"].to_numpy(), dims=SCENARIO, coords={SCENARIO: scenarios.p_kw[SCENARIO].values})
+    mean = (scenarios.p_kw * w).sum(SCENARIO).expand_dims({SCENARIO: ["mean"]}).transpose(SCENARIO, STEP, CUSTOMER)
+    table = pd.DataFrame({"probability": [1.0], "day_type": ["mean"], "weather": ["mean"]}, index=pd.Index(["mean"], name="scenario"))
+    return ScenarioSet(table, mean, scenarios.step_hours, scenarios.start_hour)
+
+
 @dataclass(frozen=True)
 class Patterns:
     """Typical daily patterns per customer type and context (MODEL.md §3.3, Fig 7).

@@ -70,14 +70,18 @@ class BuiltModel:
         }
 
 
-def build_model(data: ModelData, method: Method) -> BuiltModel:
-    """The extensive-form MILP of ``method`` on ``data``."""
+def build_model(data: ModelData, method: Method, *, reduce_options: bool = True) -> BuiltModel:
+    """The extensive-form MILP of ``method`` on ``data``.
+
+    ``reduce_options``: drop dominated move options first (exact; see :func:`undominated_options`).
+    """
     t0 = time.perf_counter()
     m = linopy.Model(force_dim_names=True)
     options = data.options if method.moves else data.options.iloc[0:0]
     const = derive_constants(data, method, options)
     constrained = list(data.feeder_outlet.values) + const.hard_lines + const.heavy_lines
-    options = undominated_options(options, data, constrained)
+    if reduce_options:
+        options = undominated_options(options, data, constrained)
     const = with_ev_pairs(const, data, options, constrained)
     u = add_move_choice(m, options)
     if u is not None:
@@ -339,7 +343,7 @@ def add_line_limits(m: linopy.Model, flow: linopy.LinearExpression, data: ModelD
         s = m.add_variables(lower=0.0, coords=[mask.indexes[d] for d in mask.dims], mask=mask, name="overload_kw")
         m.add_constraints(P - s <= R, name="line_limit_fwd", mask=mask)
         m.add_constraints(P + s >= -R, name="line_limit_rev", mask=mask)
-        penalty_terms.append(s.sum())
+        penalty_terms.append((s * data.probability).sum())
     if const.heavy_lines:
         lines = const.heavy_lines
         P, R = flow.sel(line=lines), data.line_rating_kw.sel(line=lines)
@@ -359,7 +363,7 @@ def add_line_limits(m: linopy.Model, flow: linopy.LinearExpression, data: ModelD
         if len(starts):
             w = m.add_variables(lower=0.0, coords=[mask.indexes[LINE], mask.indexes[SCENARIO], pd.Index(starts, name=STEP)], name="heavy_excess")
             m.add_constraints(window.sel(step=starts) - w <= T, name="heavy_duration")
-            penalty_terms.append(w.sum())
+            penalty_terms.append((w * data.probability).sum())
     if not penalty_terms:
         return None
     total = penalty_terms[0]

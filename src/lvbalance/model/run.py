@@ -7,11 +7,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 
 from lvbalance.case import Case
 from lvbalance.evaluate import expected_imbalance_pct, feeder_loads, flows_after, imbalance_pct, max_run, rewire
+from lvbalance.model.benders import solve_benders, stage2_is_continuous
 from lvbalance.model.build import BuiltModel, build_model
-from lvbalance.model.data import SCENARIO, STEP, model_data
+from lvbalance.model.data import OPTION, SCENARIO, STEP, model_data
 from lvbalance.model.methods import Method
 from lvbalance.model.solve import (
     NoSolutionError,
@@ -61,7 +63,10 @@ def plan_method(
         built.model.add_constraints(built.model.variables["u"] == 1, name="fixed_moves")
     log.info("built %s: %s in %.2f s", method.id, built.size, built.build_time_s)
     try:
-        info = solve(built, case.params.solver)
+        if use_benders(built, case.params.solver.algorithm, fixed=fixed_moves is not None):
+            info = _solve_by_benders(built, case, scenarios)
+        else:
+            info = solve(built, case.params.solver)
     except NoSolutionError as exc:
         log.warning("%s: %s; falling back to the plan without moves", method.id, exc)
         info = _solve_without_moves(built, case, exc.elapsed_s)
@@ -70,6 +75,33 @@ def plan_method(
     loads = model_feeder_loads(built)
     metrics = compute_metrics(built, info, plan, schedules, loads)
     return MethodResult(plan, schedules, loads, metrics, built, info)
+
+
+def use_benders(built: BuiltModel, algorithm: str, *, fixed: bool) -> bool:
+    """Benders when asked, or on 'auto' when it pays: moves to choose and a V2G schedule
+    (without V2G the extensive form is a small, easy MILP); it needs a continuous stage 2."""
+    if algorithm == "extensive" or fixed or "u" not in built.model.variables or len(built.options) == 0:
+        return False
+    if algorithm == "auto" and not built.method.v2g:
+        return False
+    applies = stage2_is_continuous(built)
+    if algorithm == "benders" and not applies:
+        log.warning("benders needs a stage 2 without binaries (heavy-load lines present): solving the extensive form")
+    return applies
+
+
+def _solve_by_benders(built: BuiltModel, case: Case, scenarios) -> SolveInfo:
+    """Find the plan by Benders, then solve the full model with that plan fixed (an LP)
+    so that every variable has its value; bound and gap are those of the decomposition."""
+    result = solve_benders(built, case.params.solver, scenarios)
+    u = built.model.variables["u"]
+    fixed = xr.DataArray([1.0 if o in set(result.chosen) else 0.0 for o in built.options.index], dims=OPTION,
+                         coords={OPTION: built.options.index})
+    built.model.add_constraints(u == fixed, name="benders_plan")
+    final = solve(built, case.params.solver)
+    status = SolveStatus.OPTIMAL if result.gap <= case.params.solver.mip_gap else SolveStatus.TIME_LIMIT
+    log.info("benders: %d iterations, %.1f s, gap %.2e", result.iterations, result.time_s, result.gap)
+    return SolveInfo(status, final.objective, result.lower_bound, result.gap, result.time_s + final.solve_time_s)
 
 
 def _solve_without_moves(built: BuiltModel, case: Case, elapsed_s: float) -> SolveInfo:

@@ -175,6 +175,8 @@ def customer_power(built: BuiltModel, schedules: Schedules | None) -> np.ndarray
         p[customers.index(e)] = X.values[k]
     if schedules is not None and len(schedules.table):
         piv = schedules.table.pivot_table(index="customer_id", columns=["scenario", "step"], values="p_scheduled_kw")
+        order = pd.MultiIndex.from_product([d.load_kw[SCENARIO].values, d.load_kw[STEP].values])
+        piv = piv.reindex(columns=order)  # pivot_table sorts scenarios by name; the model's order is what counts
         for e in d.evs:
             p[customers.index(e)] = piv.loc[e].to_numpy().reshape(p.shape[1:])
     return p

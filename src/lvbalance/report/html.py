@@ -54,14 +54,37 @@ def write_report(case: Case, out_dir: str | Path, *, dpi: int = 100) -> Path:
     """
     out = Path(out_dir)
     runs = read_run(out)
-    page = render_report(case, runs, dpi=dpi)
+    page = render_report(case, runs, dpi=dpi, out_dir=out)
     path = out / REPORT_NAME
     write_atomic(path, lambda p: p.write_text(page, encoding="utf-8"))
     log.info("report written to %s (%.1f MB)", path, len(page) / 1e6)
     return path
 
 
-def render_report(case: Case, runs: dict[str, MethodOutputs], *, dpi: int = 100) -> str:
+def _evaluation_sections(out_dir: Path | None) -> list[tuple[str, str]]:
+    """Tables the pipeline's evaluation wrote next to the method folders, when present."""
+    if out_dir is None:
+        return []
+    out = []
+    texts = {
+        "ac_check.csv": ("AC power-flow check (pandapower)",
+                         "The MILP ignores losses and voltage; every scenario and step is run as an AC power flow "
+                         "on the network as built (uncontrolled charging) and after each plan (scheduled EVs). "
+                         "New lines get the smallest standard cable that carries their load."),
+        "out_of_sample.csv": ("Out-of-sample evaluation on held-out days",
+                              "Each method's moves are kept fixed and only the EV schedule is re-optimised on every "
+                              "held-out day of real meter data; the daily imbalance is compared with the network as built."),
+    }
+    for name, (title, intro) in texts.items():
+        path = out_dir / name
+        if path.is_file():
+            df = pd.read_csv(path, index_col=0)
+            shown = df.map(lambda v: f"{v:,.3f}" if isinstance(v, float) else v)
+            out.append((title, f"<p>{html.escape(intro)}</p>" + _table_html(shown)))
+    return out
+
+
+def render_report(case: Case, runs: dict[str, MethodOutputs], *, dpi: int = 100, out_dir: Path | None = None) -> str:
     """The report page as one HTML string."""
     comparison = F.comparison_data(runs)
     sections = [
@@ -70,6 +93,7 @@ def render_report(case: Case, runs: dict[str, MethodOutputs], *, dpi: int = 100)
         _section("Map", _map_intro() + _iframe(build_map(case, runs))),
         _section("Figures", "".join(_figure_html(title, fig, dpi) for title, fig in report_figures(case, runs))),
     ]
+    sections[2:2] = [_section(title, body) for title, body in _evaluation_sections(out_dir)]
     now = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     return _PAGE.format(
         title=html.escape(f"lvbalance report: {case.name}"), style=_STYLE, name=html.escape(case.name),

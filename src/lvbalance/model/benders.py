@@ -1,0 +1,184 @@
+"""L-shaped (Benders) decomposition of the two-stage model, multi-cut by scenario.
+
+The extensive form (:mod:`lvbalance.model.build`) is one MILP; its LP relaxation is
+slow for the simplex method because the V2G schedule makes it highly degenerate, and
+branch-and-bound repeats it many times. When stage 2 has no binaries (no line can reach
+its heavy-load threshold) the recourse cost ``Q_s(u)`` of each scenario is a convex,
+piecewise-linear function of the move choice ``u``, and the two-stage program can be
+solved exactly by cutting planes:
+
+* master: ``min lambda1 * C u + sum_s beta_s theta_s`` over the stage-1 rules (MODEL.md
+  §4), ``theta_s >= Q_s(u_k) + g_s,k (u - u_k)`` for every visited plan ``u_k``;
+* subproblem ``s``: the model of scenario ``s`` alone with ``u`` fixed by its bounds
+  (warm-started dual simplex); ``Q_s`` is its objective less the plan cost, ``g_s`` the
+  reduced costs of ``u`` less their plan cost.
+
+Lower bound: the master's optimum; upper bound: the best visited plan. Stops when the gap
+is at most ``solver.mip_gap`` (or at the time limit, with the gap reached).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+
+import highspy
+import linopy
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from lvbalance.model.build import (
+    BuiltModel,
+    add_moved_customer_limit,
+    add_move_choice,
+    add_one_move_per_end_node,
+    add_targets_stay_put,
+    build_model,
+)
+from lvbalance.model.data import OPTION, SCENARIO, ModelData, model_data
+from lvbalance.params import SolverParams
+from lvbalance.profiles import scenario_subset
+
+log = logging.getLogger(__name__)
+
+CUT = "cut"
+RELAXED_ITERATIONS = 50  # at most, before the integer master takes over
+RELAXED_TIME_SHARE = 0.25  # of the time limit, at most, for the relaxed phase
+
+
+@dataclass(frozen=True)
+class BendersResult:
+    chosen: list[str]  # option ids of the best plan
+    upper_bound: float  # objective of the best plan [currency]
+    lower_bound: float
+    iterations: int
+    time_s: float
+
+    @property
+    def gap(self) -> float:
+        return 0.0 if self.upper_bound == self.lower_bound else (self.upper_bound - self.lower_bound) / max(abs(self.upper_bound), 1e-9)
+
+
+class _Subproblem:
+    """The model of one scenario with ``u`` as columns whose bounds fix the plan."""
+
+    def __init__(self, built: BuiltModel, options: pd.Index, threads: int) -> None:
+        m = built.model
+        self.h: highspy.Highs = linopy.io.to_highspy(m)
+        self.h.setOptionValue("output_flag", False)
+        self.h.setOptionValue("threads", threads)
+        labels = m.variables["u"].labels.sel({OPTION: list(options)}).values
+        position = pd.Series(np.arange(len(m.matrices.vlabels)), index=m.matrices.vlabels)
+        self.cols = position.loc[labels].to_numpy(dtype=np.int32)
+        n = len(self.cols)
+        self.h.changeColsIntegrality(n, self.cols, np.zeros(n, dtype=np.uint8))  # continuous: the plan comes from bounds
+        self.offset = float(m.objective.expression.const) if hasattr(m.objective.expression, "const") else 0.0
+
+    def evaluate(self, u: np.ndarray) -> tuple[float, np.ndarray]:
+        """Objective and reduced costs of ``u`` with the plan fixed at ``u``."""
+        n = len(self.cols)
+        self.h.changeColsBounds(n, self.cols, u.astype(float), u.astype(float))
+        self.h.run()
+        status = self.h.getModelStatus()
+        if status != highspy.HighsModelStatus.kOptimal:
+            raise RuntimeError(f"scenario subproblem ended with {self.h.modelStatusToString(status)}")
+        obj = self.h.getInfo().objective_function_value
+        rc = np.asarray(self.h.getSolution().col_dual)[self.cols]
+        return float(obj), rc
+
+
+def stage2_is_continuous(built: BuiltModel) -> bool:
+    """Benders applies when stage 2 has no binaries (no heavy-load variables)."""
+    return "heavy" not in built.model.variables
+
+
+def solve_benders(built: BuiltModel, solver: SolverParams, scenarios) -> BendersResult:
+    """Best plan of ``built`` (its options, its stage-1 rules) by multi-cut Benders."""
+    t0 = time.perf_counter()
+    data: ModelData = built.data
+    options = built.options
+    ids = pd.Index(options.index, name=OPTION)
+    plan_cost = data.case.params.objective.cost_weight * options["cost"].to_numpy(float)
+    beta = data.probability.to_series()
+    subs = {}
+    for s in beta.index:
+        d = model_data(data.case, scenario_subset(scenarios, [s]), options)
+        subs[s] = _Subproblem(build_model(d, built.method, reduce_options=False), ids, solver.threads)
+
+    cuts_const: list[np.ndarray] = []  # per cut: (scenario,) Q_s(u_k) - g_s,k . u_k
+    cuts_grad: list[np.ndarray] = []  # per cut: (scenario, option)
+
+    def add_cut(u: np.ndarray) -> float:
+        """Evaluate every scenario at ``u``, add its cuts; the total objective at ``u``."""
+        Q = np.empty(len(beta))
+        G = np.empty((len(beta), len(ids)))
+        for k, s in enumerate(beta.index):
+            obj, rc = subs[s].evaluate(u)
+            Q[k] = obj - plan_cost @ u
+            G[k] = rc - plan_cost
+        G[np.abs(G) < 1e-9] = 0.0  # numerical noise of the reduced costs
+        cuts_const.append(Q - G @ u)
+        cuts_grad.append(G)
+        return float(plan_cost @ u + beta.to_numpy() @ Q)
+
+    # phase 1: cuts at the optimum of the relaxed master (u in [0, 1]) until its bound stalls;
+    # Q_s is convex on the whole box, so these cuts stay valid for the integer master
+    u = np.zeros(len(ids))
+    best_u, upper, lower = u.copy(), add_cut(u), -math.inf
+    it = 0
+    for it in range(1, RELAXED_ITERATIONS + 1):
+        u, bound = _solve_master(built, ids, beta, cuts_const, cuts_grad, plan_cost, solver, integer=False)
+        if bound - lower <= 1e-6 * max(abs(bound), 1.0) or time.perf_counter() - t0 > RELAXED_TIME_SHARE * solver.time_limit_s:
+            break
+        lower = bound
+        add_cut(u)
+    log.info("benders: relaxed master after %d iteration(s), bound %.4f", it, lower)
+    # phase 2: integer master; every plan it proposes is evaluated exactly
+    def tol(value: float) -> float:
+        """Gap at which to stop: the MIP gap, and never below round-off."""
+        return max(solver.mip_gap, 1e-9) * max(abs(value), 1.0)
+
+    visited = {best_u.tobytes()}
+    while True:
+        it += 1
+        u, lower = _solve_master(built, ids, beta, cuts_const, cuts_grad, plan_cost, solver, integer=True)
+        elapsed = time.perf_counter() - t0
+        log.info("benders %d: lower %.4f upper %.4f (%.1f s)", it, lower, upper, elapsed)
+        if upper - lower <= tol(upper) or elapsed > solver.time_limit_s:
+            break
+        if u.tobytes() in visited:  # its cut is already in: lower and upper differ only by round-off
+            lower = min(lower, upper)
+            break
+        visited.add(u.tobytes())
+        value = add_cut(u)
+        if value < upper:
+            upper, best_u = value, u.copy()
+        if upper - lower <= tol(upper):
+            break
+    chosen = [str(i) for i in ids[best_u > 0.5]]
+    return BendersResult(chosen, upper, min(lower, upper), it, time.perf_counter() - t0)
+
+
+def _solve_master(built, ids, beta, cuts_const, cuts_grad, plan_cost, solver: SolverParams, *, integer: bool) -> tuple[np.ndarray, float]:
+    """Stage-1 rules plus every cut; returns the plan (or relaxed point) and the lower bound."""
+    options = built.options
+    m = linopy.Model(force_dim_names=True)
+    u = add_move_choice(m, options) if integer else m.add_variables(lower=0.0, upper=1.0, coords=[ids], name="u")
+    add_one_move_per_end_node(m, u, options)
+    add_moved_customer_limit(m, u, options, built.data.case.params.planning.max_moved_customers)
+    add_targets_stay_put(m, u, options)
+    scen = pd.Index(beta.index, name=SCENARIO)
+    theta = m.add_variables(lower=0.0, coords=[scen], name="theta")
+    cuts = pd.RangeIndex(len(cuts_const), name=CUT)
+    const = xr.DataArray(np.stack(cuts_const), dims=(CUT, SCENARIO), coords={CUT: cuts, SCENARIO: scen})
+    grad = xr.DataArray(np.stack(cuts_grad), dims=(CUT, SCENARIO, OPTION), coords={CUT: cuts, SCENARIO: scen, OPTION: ids})
+    m.add_constraints(theta - (u * grad).sum(OPTION) >= const, name="optimality_cut")
+    cost = xr.DataArray(plan_cost, dims=OPTION, coords={OPTION: ids})
+    prob = xr.DataArray(beta.to_numpy(), dims=SCENARIO, coords={SCENARIO: scen})
+    m.add_objective((u * cost).sum() + (theta * prob).sum())
+    m.solve(solver_name="highs", io_api="direct", progress=False, output_flag=False, mip_rel_gap=0.0, threads=solver.threads)
+    value = u.solution.to_numpy()
+    return (np.round(value) if integer else np.clip(value, 0.0, 1.0)), float(m.objective.value)
