@@ -45,6 +45,8 @@ def _friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         except (FileExistsError, FileNotFoundError, ValueError) as exc:
             err_console.print(f"[bold red]error:[/] {exc}")
             raise typer.Exit(EXIT_BAD_INPUT) from None
+        except (typer.Exit, typer.Abort):
+            raise
         except RuntimeError as exc:  # solver trouble, explained by the model layer
             err_console.print(f"[bold red]could not plan:[/] {exc}")
             raise typer.Exit(1) from None

@@ -168,10 +168,14 @@ def check_outputs(case: Case, out_dir: str | Path, *, tol_kw: float = 1e-5) -> C
         if mv.to_node in moving_nodes.get(mv.end_node, set()):
             rep.violations.append(f"move of {mv.end_node} targets a node of its own combination")
     if plan.moves:
+        from lvbalance.model.methods import METHODS
+
+        method = METHODS.get(plan.method)
+        straight_line = bool(method and method.straight_line)  # m3 plans by straight-line proximity (MODEL.md §7)
         graph = build_street_graph(case)
         for mv in plan.moves:
             for c in mv.customers:
-                if p.planning.proximity == "route":
+                if p.planning.proximity == "route" and not straight_line:
                     r = graph.routes
                     d = float(r.length_m[r.node_row[mv.to_node], r.customer_col[c]])
                 else:
