@@ -34,7 +34,9 @@ import linopy
 import numpy as np
 import pandas as pd
 
+from lvbalance.model.benders import stage2_is_continuous
 from lvbalance.model.build import BuiltModel, build_model
+from lvbalance.model.run import _solve_by_benders
 from lvbalance.model.data import OPTION, model_data
 from lvbalance.model.methods import METHODS
 from lvbalance.model.solve import solve
@@ -84,6 +86,11 @@ def method_table(case, scenarios, options, methods: list[str]) -> pd.DataFrame:
                          options=TUNED_HIGHS)
             t, obj = run_highs(h)
             row |= {"tuned_solve_s": round(t, 2), "tuned_objective": round(obj, 4), "tuned_gap": f"{h.getInfo().mip_gap:.1e}"}
+        if built.size["binaries"] and stage2_is_continuous(built):  # same model by Benders (the 'auto' default with V2G)
+            fresh = build(case, scenarios, options, mid)
+            binfo = _solve_by_benders(fresh, case, scenarios)
+            row |= {"benders_s": round(binfo.solve_time_s, 2), "benders_objective": round(binfo.objective, 4),
+                    "benders_gap": f"{binfo.mip_gap:.1e}", "extensive/benders time": round(row["solve_s"] / binfo.solve_time_s, 2)}
         rows.append(row)
         print(f"  {mid}: done", flush=True)
     return pd.DataFrame(rows).set_index("method")

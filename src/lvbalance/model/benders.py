@@ -65,11 +65,11 @@ class BendersResult:
 class _Subproblem:
     """The model of one scenario with ``u`` as columns whose bounds fix the plan."""
 
-    def __init__(self, built: BuiltModel, options: pd.Index, threads: int) -> None:
+    def __init__(self, built: BuiltModel, options: pd.Index) -> None:
         m = built.model
         self.h: highspy.Highs = linopy.io.to_highspy(m)
         self.h.setOptionValue("output_flag", False)
-        self.h.setOptionValue("threads", threads)
+        # no 'threads' here: HiGHS has one thread scheduler per process, fixed by its first solve
         labels = m.variables["u"].labels.sel({OPTION: list(options)}).values
         position = pd.Series(np.arange(len(m.matrices.vlabels)), index=m.matrices.vlabels)
         self.cols = position.loc[labels].to_numpy(dtype=np.int32)
@@ -106,7 +106,7 @@ def solve_benders(built: BuiltModel, solver: SolverParams, scenarios) -> Benders
     subs = {}
     for s in beta.index:
         d = model_data(data.case, scenario_subset(scenarios, [s]), options)
-        subs[s] = _Subproblem(build_model(d, built.method, reduce_options=False), ids, solver.threads)
+        subs[s] = _Subproblem(build_model(d, built.method, reduce_options=False), ids)
 
     cuts_const: list[np.ndarray] = []  # per cut: (scenario,) Q_s(u_k) - g_s,k . u_k
     cuts_grad: list[np.ndarray] = []  # per cut: (scenario, option)
@@ -179,6 +179,6 @@ def _solve_master(built, ids, beta, cuts_const, cuts_grad, plan_cost, solver: So
     cost = xr.DataArray(plan_cost, dims=OPTION, coords={OPTION: ids})
     prob = xr.DataArray(beta.to_numpy(), dims=SCENARIO, coords={SCENARIO: scen})
     m.add_objective((u * cost).sum() + (theta * prob).sum())
-    m.solve(solver_name="highs", io_api="direct", progress=False, output_flag=False, mip_rel_gap=0.0, threads=solver.threads)
+    m.solve(solver_name="highs", io_api="direct", progress=False, output_flag=False, mip_rel_gap=0.0)
     value = u.solution.to_numpy()
     return (np.round(value) if integer else np.clip(value, 0.0, 1.0)), float(m.objective.value)

@@ -52,6 +52,10 @@ def solve(built: BuiltModel, solver: SolverParams) -> SolveInfo:
     if name not in linopy.available_solvers:
         raise ValueError(f"solver {solver.name!r} is not installed; available: {', '.join(linopy.available_solvers)}")
     options = _solver_options(name, solver)
+    if name == "highs":  # HiGHS keeps one thread scheduler per process: renew it so 'threads' applies
+        import highspy
+
+        highspy.Highs.resetGlobalScheduler(True)
     t0 = time.perf_counter()
     status, condition = m.solve(solver_name=name, io_api="direct" if name in ("highs", "gurobi") else None, progress=False, **options)
     elapsed = time.perf_counter() - t0
