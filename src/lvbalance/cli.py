@@ -211,12 +211,13 @@ def plan(
     case_dir: Annotated[Path, typer.Argument(help="Case directory.")],
     method: Annotated[str, typer.Option("--method", "-m", help="baseline, m1, m2, m3 or v2g_only.")] = "m1",
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("out"),
+    evaluate: Annotated[bool, typer.Option(help="AC power-flow check and out-of-sample evaluation.")] = True,
 ) -> None:
     """Plan one case with one method."""
     from lvbalance.model.methods import get_method
 
     get_method(method)
-    _run_methods(_load(case_dir), [method], out, subfolders=False)
+    _run_methods(_load(case_dir), [method], out, subfolders=False, evaluate=evaluate)
 
 
 @app.command()
@@ -224,11 +225,12 @@ def plan(
 def compare(
     case_dir: Annotated[Path, typer.Argument(help="Case directory.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (one sub-folder per method).")] = Path("out"),
+    evaluate: Annotated[bool, typer.Option(help="AC power-flow check and out-of-sample evaluation.")] = True,
 ) -> None:
     """Plan one case with every method and compare them (the paper's Table 2)."""
     from lvbalance.model.methods import METHODS
 
-    _run_methods(_load(case_dir), list(METHODS), out, subfolders=True)
+    _run_methods(_load(case_dir), list(METHODS), out, subfolders=True, evaluate=evaluate)
 
 
 @app.command()

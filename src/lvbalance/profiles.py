@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +41,7 @@ from sklearn.metrics import silhouette_score
 from threadpoolctl import threadpool_limits
 
 from lvbalance.case import CUSTOMER_TYPES, DAY_TYPES, WEATHERS, Case
+from lvbalance.results import write_csv
 from lvbalance.params import ProfileParams
 
 log = logging.getLogger(__name__)
@@ -802,24 +802,13 @@ def day_profiles(case: Case, result: ProfileResult, days: pd.DatetimeIndex) -> x
 # --------------------------------------------------------------------------- output
 
 
-def _atomic_write_csv(df: pd.DataFrame, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as f:
-            df.to_csv(f, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_profiles(result: ProfileResult, out_dir: str | os.PathLike) -> None:
     """Write ``scenarios.csv`` (scenario, probability, day_type, weather) and ``profiles.csv``
     (scenario, step, customer_id, p_kw) into ``out_dir`` (DESIGN.md outputs), atomically."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     sc = result.scenarios
-    _atomic_write_csv(sc.scenarios.reset_index()[[SCENARIO, "probability", "day_type", "weather"]], out / "scenarios.csv")
+    write_csv(out / "scenarios.csv", sc.scenarios.reset_index()[[SCENARIO, "probability", "day_type", "weather"]])
     p = sc.p_kw.transpose(SCENARIO, STEP, CUSTOMER)
     S, T, C = p.shape
     long = pd.DataFrame({
@@ -828,7 +817,7 @@ def write_profiles(result: ProfileResult, out_dir: str | os.PathLike) -> None:
         "customer_id": np.tile(p[CUSTOMER].values, S * T),
         "p_kw": p.values.ravel(),
     })
-    _atomic_write_csv(long, out / "profiles.csv")
+    write_csv(out / "profiles.csv", long)
 
 
 # --------------------------------------------------------------------------- evaluation
