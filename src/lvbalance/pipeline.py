@@ -5,27 +5,42 @@ Pure composition of the library's functions; the CLI adds progress and printing.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from lvbalance.case import Case
+from lvbalance.evaluate.metrics import compute_metrics
 from lvbalance.model.methods import METHODS, get_method
 from lvbalance.model.run import MethodResult, plan_method
 from lvbalance.profiles import ProfileResult, build_profiles, write_profiles
-from lvbalance.results import write_csv, write_json, write_results
+from lvbalance.results import Metrics, Plan, write_csv, write_json, write_results
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
 
 
+@dataclass(frozen=True)
+class MethodRun:
+    """One method's model result and what its plan achieves."""
+
+    result: MethodResult
+    metrics: Metrics
+
+    @property
+    def plan(self) -> Plan:
+        return self.result.plan
+
+
 def plan_and_write(
     case: Case, method_ids: Iterable[str], out_dir: str | Path, *, profiles: ProfileResult | None = None,
     progress: Progress | None = None, subfolders: bool = True,
-) -> dict[str, MethodResult]:
+) -> dict[str, MethodRun]:
     """Plan ``case`` with each method and write its outputs.
 
     With ``subfolders`` every method writes into ``out_dir/<method id>`` (``compare``),
@@ -45,21 +60,22 @@ def plan_and_write(
         graph = build_street_graph(case)
         for straight in sorted({m.straight_line for m in methods if m.moves}):
             options[straight] = move_options(case, straight_line=straight, graph=graph)
-    results = {}
+    results: dict[str, MethodRun] = {}
     for m in methods:
         say(f"{m.id}: build and solve")
         res = plan_method(case, profiles.scenarios, m, options=options.get(m.straight_line) if m.moves else None)
+        run = MethodRun(res, compute_metrics(res))
         target = out / m.id if subfolders else out
         write_profiles(profiles, target)
-        write_results(target, res.plan, res.schedules, res.feeder_loads, res.metrics)
-        results[m.id] = res
+        write_results(target, res.plan, res.schedules, res.feeder_loads, run.metrics)
+        results[m.id] = run
     if subfolders and len(results) > 1:
         write_csv(out / "comparison.csv", comparison_table(results).reset_index())
     return results
 
 
 def evaluate_and_report(
-    case: Case, results: dict[str, MethodResult], profiles: ProfileResult, out_dir: str | Path, *,
+    case: Case, results: dict[str, MethodRun], profiles: ProfileResult, out_dir: str | Path, *,
     ac: bool = True, out_of_sample_days: bool = True, progress: Progress | None = None,
 ) -> Path:
     """AC power-flow check, out-of-sample evaluation, then ``report.html`` (MODEL.md §8).
@@ -67,37 +83,39 @@ def evaluate_and_report(
     Writes ``ac_check.csv`` and ``out_of_sample.csv`` next to the method folders, adds their
     figures to each method's ``metrics.json`` (``extra``), and returns the report's path.
     """
-    from lvbalance.outofsample import out_of_sample
+    from lvbalance.evaluate.outofsample import out_of_sample
     from lvbalance.powerflow import ac_before_after
     from lvbalance.report.html import write_report
 
     say = progress or (lambda _msg: None)
     out = Path(out_dir)
     subfolders = len(results) > 1
+    extra: dict[str, dict[str, object]] = {mid: dict(run.metrics.extra) for mid, run in results.items()}
     if ac:
         say("AC power-flow check (pandapower)")
-        columns = {}
-        for mid, res in results.items():
+        columns: dict[str, pd.Series] = {}
+        for mid, run in results.items():
             if mid == "baseline" and len(results) > 1:
                 continue
-            checked = ac_before_after(case, res)
+            checked = ac_before_after(case, run.result)
             columns.setdefault("as built", checked["table"]["before"])
             columns[mid] = checked["table"]["after"]
-            res.metrics.extra["ac"] = {"before": checked["before"].to_json(), "after": checked["after"].to_json()}
+            extra[mid]["ac"] = {"before": checked["before"].to_json(), "after": checked["after"].to_json()}
         write_csv(out / "ac_check.csv", pd.DataFrame(columns).rename_axis("figure").reset_index())
     if out_of_sample_days and len(profiles.heldout_days):
         say(f"out-of-sample: {len(profiles.heldout_days)} held-out days, stage 2 re-optimised")
-        table = out_of_sample(case, profiles, results)
+        table = out_of_sample(case, profiles, {mid: run.result for mid, run in results.items()})
         write_csv(out / "out_of_sample.csv", table.reset_index())
         for mid, row in table.iterrows():
-            results[mid].metrics.extra["out_of_sample"] = {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
-    for mid, res in results.items():
-        write_json((out / mid if subfolders else out) / "metrics.json", res.metrics.to_json())
+            extra[str(mid)]["out_of_sample"] = {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+    for mid, run in results.items():
+        metrics = dataclasses.replace(run.metrics, extra=extra[mid])
+        write_json((out / mid if subfolders else out) / "metrics.json", metrics.to_json())
     say("report")
     return write_report(case, out)
 
 
-def comparison_table(results: dict[str, MethodResult]) -> pd.DataFrame:
+def comparison_table(results: dict[str, MethodRun]) -> pd.DataFrame:
     """The paper's Table 2, extended: one row per method."""
     rows = {}
     for mid, r in results.items():

@@ -19,6 +19,8 @@ import pandas as pd
 
 
 class SolveStatus(StrEnum):
+    """How a method's solve ended (``metrics.json`` ``status``)."""
+
     OPTIMAL = "optimal"
     TIME_LIMIT = "time_limit"  # best plan found, with its gap
     NO_MOVE_FALLBACK = "time_limit_no_plan"  # no plan found in time: the no-move plan, its schedule optimised
@@ -54,7 +56,7 @@ class Plan:
     moves: list[Move] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return _finite(asdict(self))
+        return finite(asdict(self))
 
     @staticmethod
     def from_json(d: dict[str, Any]) -> Plan:
@@ -74,7 +76,7 @@ class Metrics:
     """What the plan achieves (all percentages are points of load rate, Eq 14-15)."""
 
     method: str
-    status: str
+    status: SolveStatus
     expected_imbalance_before_pct: float
     expected_imbalance_after_pct: float
     peak_imbalance_before_pct: float
@@ -96,17 +98,17 @@ class Metrics:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return _finite(asdict(self))
+        return finite(asdict(self))
 
 
-def _finite(obj: Any) -> Any:
+def finite(obj: Any) -> Any:
     """JSON-safe: NaN and infinities become None."""
     if isinstance(obj, float):
         return obj if math.isfinite(obj) else None
     if isinstance(obj, dict):
-        return {str(k): _finite(v) for k, v in obj.items()}
+        return {str(k): finite(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        return [_finite(v) for v in obj]
+        return [finite(v) for v in obj]
     return obj
 
 

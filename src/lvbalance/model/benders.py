@@ -30,35 +30,35 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from lvbalance.model.build import (
-    BuiltModel,
-    add_moved_customer_limit,
-    add_move_choice,
-    add_one_move_per_end_node,
-    add_targets_stay_put,
-    build_model,
-)
-from lvbalance.model.data import OPTION, SCENARIO, ModelData, model_data
+from lvbalance.dims import OPTION, SCENARIO
+from lvbalance.model.build import BuiltModel, build_model
+from lvbalance.model.data import ModelData, model_data
+from lvbalance.model.stage1 import add_stage1
 from lvbalance.params import SolverParams
-from lvbalance.profiles import scenario_subset
+from lvbalance.profiles import ScenarioSet, scenario_subset
 
 log = logging.getLogger(__name__)
 
 CUT = "cut"
-RELAXED_ITERATIONS = 50  # at most, before the integer master takes over
-RELAXED_TIME_SHARE = 0.25  # of the time limit, at most, for the relaxed phase
+"""Dimension of the optimality cuts of the master."""
 
 
 @dataclass(frozen=True)
 class BendersResult:
-    chosen: list[str]  # option ids of the best plan
-    upper_bound: float  # objective of the best plan [currency]
+    """Best plan found by the decomposition, with its bounds."""
+
+    chosen: list[str]
+    """option ids of the best plan"""
+    upper_bound: float
+    """objective of the best plan [currency]"""
     lower_bound: float
+    """master's bound [currency]"""
     iterations: int
     time_s: float
 
     @property
     def gap(self) -> float:
+        """Relative gap between the bounds [-]."""
         return 0.0 if self.upper_bound == self.lower_bound else (self.upper_bound - self.lower_bound) / max(abs(self.upper_bound), 1e-9)
 
 
@@ -70,7 +70,8 @@ class _Subproblem:
         self.h: highspy.Highs = linopy.io.to_highspy(m)
         self.h.setOptionValue("output_flag", False)
         # no 'threads' here: HiGHS has one thread scheduler per process, fixed by its first solve
-        labels = m.variables["u"].labels.sel({OPTION: list(options)}).values
+        assert built.u is not None
+        labels = built.u.labels.sel({OPTION: list(options)}).values
         position = pd.Series(np.arange(len(m.matrices.vlabels)), index=m.matrices.vlabels)
         self.cols = position.loc[labels].to_numpy(dtype=np.int32)
         n = len(self.cols)
@@ -92,10 +93,10 @@ class _Subproblem:
 
 def stage2_is_continuous(built: BuiltModel) -> bool:
     """Benders applies when stage 2 has no binaries (no heavy-load variables)."""
-    return "heavy" not in built.model.variables
+    return not built.const.heavy_lines
 
 
-def solve_benders(built: BuiltModel, solver: SolverParams, scenarios) -> BendersResult:
+def solve_benders(built: BuiltModel, solver: SolverParams, scenarios: ScenarioSet) -> BendersResult:
     """Best plan of ``built`` (its options, its stage-1 rules) by multi-cut Benders."""
     t0 = time.perf_counter()
     data: ModelData = built.data
@@ -103,7 +104,7 @@ def solve_benders(built: BuiltModel, solver: SolverParams, scenarios) -> Benders
     ids = pd.Index(options.index, name=OPTION)
     plan_cost = data.case.params.objective.cost_weight * options["cost"].to_numpy(float)
     beta = data.probability.to_series()
-    subs = {}
+    subs: dict[str, _Subproblem] = {}
     for s in beta.index:
         d = model_data(data.case, scenario_subset(scenarios, [s]), options)
         subs[s] = _Subproblem(build_model(d, built.method, reduce_options=False), ids)
@@ -129,9 +130,9 @@ def solve_benders(built: BuiltModel, solver: SolverParams, scenarios) -> Benders
     u = np.zeros(len(ids))
     best_u, upper, lower = u.copy(), add_cut(u), -math.inf
     it = 0
-    for it in range(1, RELAXED_ITERATIONS + 1):
+    for it in range(1, solver.benders_relaxed_iterations + 1):
         u, bound = _solve_master(built, ids, beta, cuts_const, cuts_grad, plan_cost, solver, integer=False)
-        if bound - lower <= 1e-6 * max(abs(bound), 1.0) or time.perf_counter() - t0 > RELAXED_TIME_SHARE * solver.time_limit_s:
+        if bound - lower <= 1e-6 * max(abs(bound), 1.0) or time.perf_counter() - t0 > solver.benders_relaxed_time_share * solver.time_limit_s:
             break
         lower = bound
         add_cut(u)
@@ -162,14 +163,15 @@ def solve_benders(built: BuiltModel, solver: SolverParams, scenarios) -> Benders
     return BendersResult(chosen, upper, min(lower, upper), it, time.perf_counter() - t0)
 
 
-def _solve_master(built, ids, beta, cuts_const, cuts_grad, plan_cost, solver: SolverParams, *, integer: bool) -> tuple[np.ndarray, float]:
-    """Stage-1 rules plus every cut; returns the plan (or relaxed point) and the lower bound."""
-    options = built.options
+def _solve_master(
+    built: BuiltModel, ids: pd.Index, beta: pd.Series, cuts_const: list[np.ndarray], cuts_grad: list[np.ndarray],
+    plan_cost: np.ndarray, solver: SolverParams, *, integer: bool,
+) -> tuple[np.ndarray, float]:
+    """Stage-1 rules (the same builder as the extensive form) plus every cut; returns the
+    plan (or relaxed point) and the lower bound."""
     m = linopy.Model(force_dim_names=True)
-    u = add_move_choice(m, options) if integer else m.add_variables(lower=0.0, upper=1.0, coords=[ids], name="u")
-    add_one_move_per_end_node(m, u, options)
-    add_moved_customer_limit(m, u, options, built.data.case.params.planning.max_moved_customers)
-    add_targets_stay_put(m, u, options)
+    u = add_stage1(m, built.options, built.data.case.params.planning, relaxed=not integer)
+    assert u is not None
     scen = pd.Index(beta.index, name=SCENARIO)
     theta = m.add_variables(lower=0.0, coords=[scen], name="theta")
     cuts = pd.RangeIndex(len(cuts_const), name=CUT)
@@ -181,4 +183,7 @@ def _solve_master(built, ids, beta, cuts_const, cuts_grad, plan_cost, solver: So
     m.add_objective((u * cost).sum() + (theta * prob).sum())
     m.solve(solver_name="highs", io_api="direct", progress=False, output_flag=False, mip_rel_gap=0.0)
     value = u.solution.to_numpy()
-    return (np.round(value) if integer else np.clip(value, 0.0, 1.0)), float(m.objective.value)
+    bound = m.objective.value
+    if bound is None:
+        raise RuntimeError("Benders master problem ended without a solution")
+    return (np.round(value) if integer else np.clip(value, 0.0, 1.0)), float(bound)

@@ -16,10 +16,8 @@ import pandas as pd
 import xarray as xr
 
 from lvbalance.case import Case
+from lvbalance.dims import CUSTOMER, EV, FEEDER, GROUP, LINE, OPTION, SCENARIO, STEP  # noqa: F401 (re-exported)
 
-SCENARIO, STEP, CUSTOMER, EV, FEEDER, LINE, OPTION, GROUP = (
-    "scenario", "step", "customer", "ev", "feeder", "line", "option", "group",
-)
 
 
 @dataclass(frozen=True)

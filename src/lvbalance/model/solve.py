@@ -1,4 +1,4 @@
-"""Solve a built model and turn its solution into typed results.
+"""Solve a built model: status, objective, bound and gap, or why there is no solution.
 
 HiGHS by default (through linopy's direct interface); any linopy solver by name.
 At the time limit the best plan is returned with its gap. An infeasible model is
@@ -11,15 +11,14 @@ import logging
 import math
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import linopy
-import numpy as np
-import pandas as pd
 
+from lvbalance.dims import EV, SCENARIO, STEP
 from lvbalance.model.build import BuiltModel
-from lvbalance.model.data import EV, FEEDER, LINE, SCENARIO, STEP
 from lvbalance.params import SolverParams
-from lvbalance.results import Move, Plan, Schedules, SolveStatus
+from lvbalance.results import SolveStatus
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +37,8 @@ class NoSolutionError(RuntimeError):
 
 @dataclass(frozen=True)
 class SolveInfo:
+    """How a solve ended: status, objective [currency], best bound, relative gap, time [s]."""
+
     status: SolveStatus
     objective: float
     bound: float
@@ -71,7 +72,7 @@ def solve(built: BuiltModel, solver: SolverParams) -> SolveInfo:
     return SolveInfo(st, float(m.objective.value), bound, gap, elapsed)
 
 
-def _solver_options(name: str, s: SolverParams) -> dict[str, object]:
+def _solver_options(name: str, s: SolverParams) -> dict[str, Any]:
     if name == "highs":
         return {"time_limit": s.time_limit_s, "mip_rel_gap": s.mip_gap, "threads": s.threads, "log_to_console": False, "output_flag": False}
     if name == "gurobi":
@@ -84,7 +85,9 @@ def _solver_options(name: str, s: SolverParams) -> dict[str, object]:
 
 
 def _bound_and_gap(m: linopy.Model, name: str) -> tuple[float, float]:
-    obj = float(m.objective.value)
+    """Best bound and relative gap of a solved MILP (the objective and 0 for an LP)."""
+    value = m.objective.value
+    obj = float(value) if value is not None else math.nan
     if not len(m.binaries):
         return obj, 0.0
     if name == "highs" and m.solver_model is not None:
@@ -117,83 +120,3 @@ def explain_infeasibility(built: BuiltModel) -> str:
             f"try a larger operation.ramp_share_per_step (smallest eps {float(eps.min()):.2f} kW)"
         )
     return "the model is infeasible: " + "; ".join(reasons)
-
-
-# --------------------------------------------------------------------------- results
-
-
-def extract_plan(built: BuiltModel, info: SolveInfo) -> Plan:
-    """Chosen moves, each priced along streets (method m3 included)."""
-    moves = chosen_moves(built)
-    return Plan(
-        method=built.method.id,
-        objective=info.objective,
-        mip_gap=info.mip_gap,
-        solve_time_s=info.solve_time_s,
-        total_cost=float(sum(mv.cost for mv in moves)),
-        moved_customers=int(sum(len(mv.customers) for mv in moves)),
-        moves=moves,
-    )
-
-
-def chosen_moves(built: BuiltModel) -> list[Move]:
-    m = built.model
-    if "u" not in m.variables:
-        return []
-    u = m.variables["u"].solution.to_series()
-    opts = built.data.options
-    out = []
-    for oid in u.index[u.to_numpy() > 0.5]:
-        o = opts.loc[oid]
-        route = [[round(float(x), 3), round(float(y), 3)] for x, y in o["route"].coords] if o["route"] is not None else []
-        out.append(Move(
-            end_node=str(o["end_node"]), cut_node=str(o["cut_node"]), to_node=str(o["to_node"]),
-            customers=[str(c) for c in o["customers"]], from_feeder=str(o["from_feeder"]), to_feeder=str(o["to_feeder"]),
-            route_length_m=float(o["street_route_length_m"]), cost=float(o["street_cost"]), route=route,
-        ))
-    return out
-
-
-def extract_schedules(built: BuiltModel) -> Schedules:
-    """EV power: uncontrolled ``X`` and scheduled ``x = (1 - alpha) X + v``."""
-    d = built.data
-    X = d.ev_uncontrolled_kw
-    if "v" in built.model.variables:
-        x = (1 - built.const.alpha) * X + built.model.variables["v"].solution
-    else:
-        x = X
-    df = pd.DataFrame({
-        "p_uncontrolled_kw": X.transpose(SCENARIO, STEP, EV).to_series(),
-        "p_scheduled_kw": x.transpose(SCENARIO, STEP, EV).to_series(),
-    }).reset_index().rename(columns={EV: "customer_id"})
-    return Schedules(df[["scenario", "step", "customer_id", "p_uncontrolled_kw", "p_scheduled_kw"]])
-
-
-def customer_power(built: BuiltModel, schedules: Schedules | None) -> np.ndarray:
-    """(customer, scenario, step) power [kW]: profiles, EVs as scheduled (or uncontrolled)."""
-    d = built.data
-    p = d.load_kw.transpose("customer", SCENARIO, STEP).to_numpy().copy()
-    customers = list(d.load_kw["customer"].values)
-    X = d.ev_uncontrolled_kw.transpose(EV, SCENARIO, STEP)
-    for k, e in enumerate(d.evs):
-        p[customers.index(e)] = X.values[k]
-    if schedules is not None and len(schedules.table):
-        piv = schedules.table.pivot_table(index="customer_id", columns=["scenario", "step"], values="p_scheduled_kw")
-        order = pd.MultiIndex.from_product([d.load_kw[SCENARIO].values, d.load_kw[STEP].values])
-        piv = piv.reindex(columns=order)  # pivot_table sorts scenarios by name; the model's order is what counts
-        for e in d.evs:
-            p[customers.index(e)] = piv.loc[e].to_numpy().reshape(p.shape[1:])
-    return p
-
-
-def model_feeder_loads(built: BuiltModel) -> pd.DataFrame:
-    """Feeder loads from the model's own flows: ``scenario, step, feeder, p_kw, load_rate``."""
-    d = built.data
-    flow = built.flow.solution
-    rows = []
-    for feeder, line_id in d.feeder_outlet.items():
-        df = flow.sel({LINE: line_id}).transpose(SCENARIO, STEP).to_series().rename("p_kw").reset_index()
-        df["feeder"] = feeder
-        df["load_rate"] = df["p_kw"] / float(d.feeder_rating_kw.sel({FEEDER: feeder}))
-        rows.append(df)
-    return pd.concat(rows, ignore_index=True)[["scenario", "step", FEEDER, "p_kw", "load_rate"]]

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from lvbalance.case import Case
+from lvbalance.dims import SCENARIO
+from lvbalance.flows import imbalance_table_pct
 from lvbalance.model.methods import Method, get_method
 from lvbalance.model.run import MethodResult, plan_method
 from lvbalance.profiles import ProfileResult, ScenarioSet, day_context, day_profiles, mean_scenario, scenario_subset
@@ -36,18 +38,16 @@ def day_scenarios(case: Case, profiles: ProfileResult, days: pd.DatetimeIndex) -
 
 
 def _chosen_option_ids(result: MethodResult) -> list[str]:
-    m = result.built.model
-    if "u" not in m.variables:
+    u_var = result.built.u
+    if u_var is None:
         return []
-    u = m.variables["u"].solution.to_series()
+    u = u_var.solution.to_series()
     return [str(o) for o in u.index[u.to_numpy() > 0.5]]
 
 
 def daily_imbalance(result: MethodResult) -> pd.Series:
     """Mean imbalance of each scenario (here: each real day) [%] from the model's feeder loads."""
-    rates = result.feeder_loads.pivot_table(index=["scenario", "step"], columns="feeder", values="load_rate")
-    imb = 100 * (rates.max(axis=1) - rates.min(axis=1))
-    return imb.groupby(level="scenario").mean()
+    return imbalance_table_pct(result.feeder_loads).groupby(level=SCENARIO).mean()
 
 
 def out_of_sample(

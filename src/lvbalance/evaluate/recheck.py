@@ -1,9 +1,10 @@
-"""Evaluation that does not share the model's formulation.
+"""Independent re-check of written outputs: it does not share the model's formulation.
 
-From a case, a plan (moves) and customer powers, :func:`rewire` builds the network after
-the moves as a plain graph and :func:`flows_after` sums power up the tree, so flows,
-feeder loads and the imbalance are recomputed from first principles (MODEL.md §5, Eq 14-15,
-19-21). :func:`check_outputs` re-checks a written plan against every rule of MODEL.md.
+:func:`check_outputs` reads a plan's files (``plan.json``, ``schedules.csv``,
+``profiles.csv``, ``feeder_loads.csv``, ``metrics.json``) and checks them against every rule
+of MODEL.md with plain array code: the stage-1 rules (§4), the EV rules (Eq 22-26), the line
+rules (Eq 20), and the flows and imbalance recomputed from first principles by
+:mod:`lvbalance.flows` (Eq 14-15, 19-21).
 """
 
 from __future__ import annotations
@@ -17,88 +18,8 @@ import numpy as np
 import pandas as pd
 
 from lvbalance.case import Case
-from lvbalance.results import Move, read_plan
-
-NEW_LINE_PREFIX = "new:"
-
-
-@dataclass(frozen=True)
-class Topology:
-    """The network after the moves: parent of every node, feeder of every node."""
-
-    parent: dict[str, str]  # node -> parent node
-    parent_line: dict[str, str]  # node -> line towards the busbar (new lines: 'new:<cut node>')
-    feeder: dict[str, str]  # node -> feeder label
-    order: list[str]  # nodes from the leaves up (children before parents)
-
-
-def rewire(case: Case, moves: list[Move]) -> Topology:
-    """Open each move's cut line and connect its cut node to the target; must stay a tree."""
-    net = case.network
-    g = nx.Graph()
-    for line_id, r in net.lines.iterrows():
-        g.add_edge(r["from_node"], r["to_node"], line_id=line_id)
-    parent0 = net.parent
-    for mv in moves:
-        up = parent0.at[mv.cut_node, "parent_node"]
-        g.remove_edge(up, mv.cut_node)
-        g.add_edge(mv.to_node, mv.cut_node, line_id=NEW_LINE_PREFIX + mv.cut_node)
-    if not nx.is_tree(g):
-        raise ValueError("the plan does not leave a radial network")
-    busbar = net.busbar
-    parent, parent_line, feeder = {}, {}, {}
-    outlet_feeder = {lid: f for f, lid in net.feeder_outlets.items()}
-    for u, v in nx.bfs_edges(g, busbar):
-        parent[v] = u
-        parent_line[v] = g.edges[u, v]["line_id"]
-        feeder[v] = outlet_feeder[parent_line[v]] if u == busbar else feeder[u]
-    order = [n for n, _ in sorted(nx.shortest_path_length(g, busbar).items(), key=lambda kv: -kv[1]) if n != busbar]
-    return Topology(parent, parent_line, feeder, order)
-
-
-def node_power(case: Case, power_kw: np.ndarray, customers: list[str]) -> dict[str, np.ndarray]:
-    """Sum customer power (customer x ...) onto their access nodes."""
-    out: dict[str, np.ndarray] = {}
-    nodes = case.customers.loc[customers, "node_id"].to_numpy()
-    for k, n in enumerate(nodes):
-        out[n] = out.get(n, 0.0) + power_kw[k]
-    return out
-
-
-def flows_after(case: Case, topo: Topology, power_kw: np.ndarray, customers: list[str]) -> dict[str, np.ndarray]:
-    """Power on every line after the moves [kW], summed up the tree (losses ignored, Eq 21).
-
-    ``power_kw``: (customer, ...) in the order of ``customers``. Lines out of service after
-    the moves are absent; new lines are keyed ``new:<cut node>``.
-    """
-    total = node_power(case, power_kw, customers)
-    shape = power_kw.shape[1:]
-    acc = {n: total.get(n, np.zeros(shape)).astype(float).copy() for n in topo.order}
-    flows = {}
-    for n in topo.order:  # children first
-        flows[topo.parent_line[n]] = acc[n]
-        p = topo.parent[n]
-        if p in acc:
-            acc[p] = acc[p] + acc[n]
-    return flows
-
-
-def feeder_loads(case: Case, flows: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Outlet power of every feeder [kW]."""
-    return {f: flows[line_id] for f, line_id in case.network.feeder_outlets.items()}
-
-
-def imbalance_pct(case: Case, loads: dict[str, np.ndarray]) -> np.ndarray:
-    """Eq 14: max minus min of the feeders' load rates, in percent, for every (scenario, step)."""
-    rating = case.network.feeder_rating_kw
-    rates = np.stack([loads[f] / rating[f] for f in rating.index])
-    return 100.0 * (rates.max(axis=0) - rates.min(axis=0))
-
-
-def expected_imbalance_pct(imbalance: np.ndarray, probability: np.ndarray) -> float:
-    """Eq 15: sum_s beta_s * mean_t I[s,t]  (``imbalance`` is scenario x step)."""
-    return float(np.sum(probability * imbalance.mean(axis=1)))
-
+from lvbalance.flows import NEW_LINE_PREFIX, expected_imbalance_pct, feeder_imbalance_pct, feeder_loads, line_flows, max_run, rewire
+from lvbalance.results import read_plan
 
 # --------------------------------------------------------------------------- re-check of written outputs
 
@@ -213,10 +134,10 @@ def check_outputs(case: Case, out_dir: str | Path, *, tol_kw: float = 1e-5) -> C
     except (ValueError, nx.NetworkXError) as exc:
         rep.violations.append(f"the plan does not leave a radial network: {exc}")
         return rep
-    flows = flows_after(case, topo, power, customers)
+    flows = line_flows(case, topo, power, customers)
     _check_lines(case, flows, rep, tol_kw)
     loads = feeder_loads(case, flows)
-    imb = imbalance_pct(case, loads)
+    imb = feeder_imbalance_pct(case, loads)
     e_imb = expected_imbalance_pct(imb, beta)
     rep.recomputed = {"expected_imbalance_after_pct": e_imb, "peak_imbalance_after_pct": float(imb.max())}
     for key, value in rep.recomputed.items():
@@ -281,13 +202,3 @@ def _check_lines(case: Case, flows: dict[str, np.ndarray], rep: CheckReport, tol
                 rep.violations.append(f"line {line_id}: heavy load for {longest} consecutive steps > T_max = {op.max_heavy_steps}")
 
 
-def max_run(flags: np.ndarray) -> int:
-    """Longest run of True along the last axis (any leading index)."""
-    f = flags.reshape(-1, flags.shape[-1])
-    best = 0
-    for row in f:
-        run = 0
-        for v in row:
-            run = run + 1 if v else 0
-            best = max(best, run)
-    return best

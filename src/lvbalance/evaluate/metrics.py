@@ -1,0 +1,71 @@
+"""What a plan achieves, recomputed from the plan and the schedules (MODEL.md §5, §8).
+
+The imbalance before the plan (as built, uncontrolled charging) and the line loading
+before and after are recomputed with :mod:`lvbalance.flows` from the customers' power,
+not read from the model; the imbalance after comes from the model's feeder loads (and the
+independent re-check, :mod:`~lvbalance.evaluate.recheck`, recomputes it from the files).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lvbalance.dims import CUSTOMER, SCENARIO, STEP
+from lvbalance.flows import expected_imbalance_pct, feeder_imbalance_pct, feeder_loads, imbalance_table_pct, line_flows, max_run, rewire
+from lvbalance.model.extract import customer_power
+from lvbalance.model.run import MethodResult
+from lvbalance.results import Metrics
+
+
+def compute_metrics(result: MethodResult) -> Metrics:
+    """Imbalance before and after (Eq 14-15), line loading and heavy-load runs (Eq 20), cost, size."""
+    built, info, plan = result.built, result.info, result.plan
+    d = built.data
+    case = d.case
+    customers = [str(c) for c in d.load_kw[CUSTOMER].values]
+    beta = d.probability.to_numpy()
+    scen = list(d.probability[SCENARIO].values)
+
+    flows0 = line_flows(case, rewire(case, []), customer_power(built, None), customers)
+    imb0 = feeder_imbalance_pct(case, feeder_loads(case, flows0))
+    imb1 = imbalance_table_pct(result.feeder_loads).unstack(STEP).reindex(scen).to_numpy()
+    flows1 = line_flows(case, rewire(case, plan.moves), customer_power(built, result.schedules), customers)
+
+    rating = case.network.lines["rated_kw"]
+    mu = case.params.operation.heavy_load_share
+    heavy = {lid: max_run(np.abs(P) > mu * rating[lid]) for lid, P in flows1.items() if lid in rating.index}
+    per_scenario = [
+        {
+            "scenario": s, "probability": float(beta[k]),
+            "expected_imbalance_before_pct": float(imb0[k].mean()), "expected_imbalance_after_pct": float(imb1[k].mean()),
+            "peak_imbalance_before_pct": float(imb0[k].max()), "peak_imbalance_after_pct": float(imb1[k].max()),
+        }
+        for k, s in enumerate(scen)
+    ]
+    return Metrics(
+        method=built.method.id,
+        status=info.status,
+        expected_imbalance_before_pct=expected_imbalance_pct(imb0, beta),
+        expected_imbalance_after_pct=result.expected_imbalance_pct,
+        peak_imbalance_before_pct=float(imb0.max()),
+        peak_imbalance_after_pct=float(imb1.max()),
+        per_scenario=per_scenario,
+        max_line_loading_before=max_line_loading(flows0, rating.to_dict()),
+        max_line_loading_after=max_line_loading(flows1, rating.to_dict()),
+        heavy_load_max_steps={k: int(v) for k, v in heavy.items() if v > 0},
+        moved_customers=plan.moved_customers,
+        total_cost=plan.total_cost,
+        route_length_m=float(sum(mv.route_length_m for mv in plan.moves)),
+        objective=info.objective,
+        mip_gap=info.mip_gap,
+        bound=info.bound,
+        build_time_s=built.build_time_s,
+        solve_time_s=info.solve_time_s,
+        model_size=built.size,
+        violations=result.violations,
+    )
+
+
+def max_line_loading(flows: dict[str, np.ndarray], rating_kw: dict[str, float]) -> float:
+    """Largest ``|P| / P_rated`` over the existing lines, scenarios and steps [-] (new lines have no rating yet)."""
+    return max(float(np.abs(P).max() / rating_kw[lid]) for lid, P in flows.items() if lid in rating_kw)
