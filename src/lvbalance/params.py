@@ -11,6 +11,30 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+#: Distance measure of the proximity rule (Eq 13).
+Proximity = Literal["route", "euclidean"]
+#: How the construction cost of a move option is counted (Eq 3).
+CostModel = Literal["per-option", "per-customer"]
+
+
+def _osm_highway_cost_per_m() -> dict[str, float]:
+    return {
+        "motorway": 150.0,
+        "trunk": 120.0,
+        "primary": 90.0,
+        "secondary": 70.0,
+        "tertiary": 55.0,
+        "unclassified": 45.0,
+        "residential": 40.0,
+        "living_street": 35.0,
+        "service": 30.0,
+        "track": 25.0,
+        "path": 25.0,
+        "footway": 25.0,
+        "cycleway": 25.0,
+        "pedestrian": 30.0,
+    }
+
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
@@ -22,10 +46,10 @@ class PlanningParams(_Section):
     max_customers_per_move: int = Field(5, ge=1, description="k: customers in one load combination [-]")
     max_moved_customers: int = Field(10, ge=0, description="M_max: customers moved in total (Eq 5) [-]")
     max_route_m: float = Field(250.0, gt=0, description="R_max: route length from target node to each moved customer (Eq 13) [m]")
-    proximity: Literal["route", "euclidean"] = Field(
+    proximity: Proximity = Field(
         "route", description="distance used for R_max: street route length (default, conservative) or straight line (paper)"
     )
-    cost_model: Literal["per-option", "per-customer"] = Field(
+    cost_model: CostModel = Field(
         "per-option", description="one new line per move (default) or the paper's sum of a cost per moved customer (Eq 3)"
     )
     fixed_cost: float = Field(0.0, ge=0, description="fixed cost of one new connection [currency]")
@@ -36,6 +60,20 @@ class StreetParams(_Section):
 
     default_cost_per_m: float = Field(40.0, gt=0, description="c_i where a street has no cost of its own [currency/m]")
     max_snap_m: float = Field(60.0, gt=0, description="farthest a network node or customer may lie from a street [m]")
+    osm_highway_cost_per_m: dict[str, float] = Field(
+        default_factory=_osm_highway_cost_per_m,
+        description="c_i of a street read from OpenStreetMap, by its highway class ('_link' classes as their road; "
+        "classes not listed: default_cost_per_m) [currency/m]. Illustrative values around the default: a main road "
+        "needs heavier surface reinstatement and traffic management, service roads, tracks and paths are cheaper",
+    )
+
+    @field_validator("osm_highway_cost_per_m")
+    @classmethod
+    def _positive_costs(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = sorted(k for k, c in v.items() if not c > 0)
+        if bad:
+            raise ValueError(f"costs must be > 0 (not for {', '.join(bad)})")
+        return v
 
 
 class OperationParams(_Section):
@@ -73,6 +111,38 @@ class ObjectiveParams(_Section):
     )
 
 
+def _plausible_peak_kw() -> dict[str, float]:
+    return {"residential": 15.0, "commercial": 60.0, "pv": 10.0, "ev": 11.0}
+
+
+class CleaningParams(_Section):
+    """Limits of plausible meter readings (MODEL.md §3.1); ``[params.profiles.cleaning]``."""
+
+    plausible_peak_kw: dict[str, float] = Field(
+        default_factory=_plausible_peak_kw,
+        description="plausible peak power of one customer of each type [kW]; a customer's own plausible peak is the "
+        "largest of this, its own 99th percentile and (pv) its size from annual_kwh; ev: its charge_kw where given",
+    )
+    absurd_factor: float = Field(
+        10.0, gt=1, description="readings beyond this times a customer's plausible peak are impossible and set missing [-]"
+    )
+    pv_standby_kw: float = Field(0.1, ge=0, description="largest consumption a pv customer may show (inverter standby) [kW]")
+    ev_rating_tolerance: float = Field(
+        1.1, ge=1, description="ev power beyond this times its charge / discharge rating is clipped to the rating [-]"
+    )
+
+    @field_validator("plausible_peak_kw")
+    @classmethod
+    def _every_type(cls, v: dict[str, float]) -> dict[str, float]:
+        need = set(_plausible_peak_kw())
+        if set(v) != need:
+            raise ValueError(f"needs exactly the customer types {', '.join(sorted(need))}")
+        bad = sorted(k for k, kw in v.items() if not kw > 0)
+        if bad:
+            raise ValueError(f"peaks must be > 0 (not for {', '.join(bad)})")
+        return v
+
+
 class ProfileParams(_Section):
     """Pseudo profiles and scenarios (MODEL.md §3)."""
 
@@ -84,6 +154,19 @@ class ProfileParams(_Section):
     max_clusters: int = Field(6, ge=1, description="most typical patterns per type and context [-]")
     holdout_share: float = Field(0.25, ge=0, lt=1, description="share of metered days held out for out-of-sample evaluation [-]")
     seed: int = Field(0, description="seed of every random choice (clustering, assignment, hold-out)")
+    kmeans_restarts: int = Field(10, ge=1, description="k-means runs from seeded initial centroids; the best is kept [-]")
+    min_daily_kwh: float = Field(1e-3, ge=0, description="daily curves with less energy are not clustered (no shape to learn) [kWh]")
+    pv_yield_kwh_per_kwp: float = Field(
+        900.0, gt=0,
+        description="specific yield of pv [kWh/kWp/a]: sizes a pv customer from its annual_kwh (cleaning) and gives an "
+        "imported pandapower sgen its annual_kwh from its peak power",
+    )
+    country: str | None = Field(
+        None,
+        description="public holidays (``holidays`` package country code) for dates missing from the calendar; "
+        "None: the case metadata's ``country``, else DE",
+    )
+    cleaning: CleaningParams = CleaningParams()
 
     @field_validator("step_minutes")
     @classmethod
@@ -100,11 +183,69 @@ class SolverParams(_Section):
     algorithm: Literal["auto", "extensive", "benders"] = Field(
         "auto",
         description="extensive: the whole two-stage MILP at once; benders: L-shaped decomposition by scenario "
-        "(exact; needs a stage 2 without binaries); auto: benders when it applies and there are moves to choose",
+        "(exact; needs a stage 2 without binaries and HiGHS, whose subproblems it warm-starts through highspy); "
+        "auto: benders when it applies and there are moves to choose",
     )
     time_limit_s: float = Field(300.0, gt=0, description="wall-clock limit per solve [s]")
     mip_gap: float = Field(1e-4, ge=0, description="relative MIP gap at which to stop [-]")
     threads: int = Field(2, ge=1, description="solver threads")
+    benders_relaxed_iterations: int = Field(
+        50, ge=0, description="Benders: most iterations on the LP-relaxed master before the integer master takes over [-]"
+    )
+    benders_relaxed_time_share: float = Field(
+        0.25, ge=0, le=1, description="Benders: largest share of time_limit_s spent on the LP-relaxed master [-]"
+    )
+
+
+def _new_line_types() -> list[str]:
+    return ["NAYY 4x50 SE", "NAYY 4x95 SE", "NAYY 4x150 SE", "NAYY 4x240 SE"]
+
+
+def _power_factor() -> dict[str, float]:
+    return {"residential": 0.95, "commercial": 0.95, "pv": 1.0, "ev": 1.0}
+
+
+class PowerFlowParams(_Section):
+    """AC power-flow check of a plan with pandapower (MODEL.md §8); ``[params.powerflow]``."""
+
+    lv_kv: float = Field(
+        0.4, gt=0, description="nominal voltage of the LV network: its buses, and the current of a line's rated_kw [kV]"
+    )
+    default_std_type: str = Field(
+        "NAYY 4x150 SE",
+        description="pandapower line type of a line with neither a known std_type nor r/x columns, and of a new line "
+        "(not sized) whose replaced line has no known std_type",
+    )
+    new_line_types: list[str] = Field(
+        default_factory=_new_line_types, min_length=1,
+        description="cable types a new line may get, smallest first: the first whose ampacity covers "
+        "sizing_margin times its moved customers' peak power [-]",
+    )
+    sizing_margin: float = Field(1.25, gt=0, description="ampacity margin when sizing a new line for its peak power [-]")
+    sizing_cos_phi: float = Field(0.95, gt=0, le=1, description="power factor assumed when sizing a new line [-]")
+    power_factor: dict[str, float] = Field(
+        default_factory=_power_factor,
+        description="cos phi per customer type, inductive where below 1 (types not listed: 1.0) [-]",
+    )
+    slack_vm_pu: float = Field(1.0, gt=0, description="voltage of the slack (ext_grid) [pu]")
+    min_new_line_m: float = Field(
+        1.0, gt=0, description="shortest new line modelled: a zero-length route still needs an impedance [m]"
+    )
+    flow_diff_min_share: float = Field(
+        0.05, ge=0,
+        description="the relative AC-vs-lossless flow difference counts only where the lossless flow is at least this "
+        "share of the line rating [-]",
+    )
+    tolerance_mva: float = Field(1e-8, gt=0, description="Newton-Raphson stop: largest P / Q mismatch at a bus [MVA]")
+    max_iteration: int = Field(10, ge=1, description="Newton-Raphson iterations before a step counts as not converged [-]")
+
+    @field_validator("power_factor")
+    @classmethod
+    def _cos_phi(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = sorted(k for k, c in v.items() if not 0 < c <= 1)
+        if bad:
+            raise ValueError(f"cos phi must be in (0, 1] (not for {', '.join(bad)})")
+        return v
 
 
 class Params(_Section):
@@ -116,10 +257,11 @@ class Params(_Section):
     objective: ObjectiveParams = ObjectiveParams()
     profiles: ProfileParams = ProfileParams()
     solver: SolverParams = SolverParams()
+    powerflow: PowerFlowParams = PowerFlowParams()
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain nested dict (TOML-ready)."""
-        return self.model_dump(mode="json")
+        """Plain nested dict (TOML-ready: options left at None are omitted)."""
+        return self.model_dump(mode="json", exclude_none=True)
 
     def updated(self, **sections: dict[str, Any]) -> Params:
         """A copy with some options changed, e.g. ``p.updated(planning={"max_route_m": 300})``."""
