@@ -1,4 +1,6 @@
-"""Road-grid coupling (MODEL.md §2, §4) on networks small enough to check by hand.
+"""Road-grid coupling, the package :mod:`lvbalance.coupling` (MODEL.md §2, §4), on
+networks small enough to check by hand. Sections follow its modules: ``graph`` (Eq 1),
+``chains`` (Eq 8), ``options`` (Eq 3, Eq 13).
 
 The grid case (``grid_case()``), coordinates in metres from (X0, Y0):
 
@@ -31,12 +33,18 @@ from lvbalance.case import Case, CaseError, Network, Streets
 from lvbalance.coupling import (
     TailChain,
     build_street_graph,
+    edge_weight,
+    farthest_customer_m,
+    load_combination_table,
     load_combinations,
     move_options,
+    option_cost,
     options_summary,
     tail_chains,
+    within_reach,
 )
-from lvbalance.params import Params
+from lvbalance.coupling.options import straight_distance_m
+from lvbalance.params import Params, Proximity
 
 
 def _xy(x: float, y: float) -> tuple[float, float]:
@@ -89,7 +97,22 @@ def grid_case(**planning) -> Case:
     )
 
 
-# --------------------------------------------------------------------------- street graph and routes
+# --------------------------------------------------------------------------- graph: Eq 1, snapping, routes
+
+
+def test_edge_weight_is_cost_per_metre_times_length() -> None:
+    # Eq 1: w = c * l
+    assert edge_weight(150.0, 40.0) == pytest.approx(6000.0)
+    np.testing.assert_allclose(edge_weight([100.0, 2.5, 0.0], [200.0, 40.0, 90.0]), [20000.0, 100.0, 0.0])
+
+
+def test_grid_edge_weights_by_hand() -> None:
+    edges = build_street_graph(grid_case()).edges.set_index(["kind", "street_id"]).sort_index()
+    # the main road is one 100 m piece at 200 /m; south is cut at b1 into 100 m and 200 m at 40 /m
+    np.testing.assert_allclose(edges.loc[("street", "main"), ["length_m", "weight"]].to_numpy(), [[100, 20000]])
+    assert sorted(edges.loc[("street", "south"), "weight"]) == pytest.approx([4000, 8000])
+    # connectors: 0 m for the nodes (on a street), 5 m at 40 /m = 200 for each customer
+    assert sorted(edges.loc[("connector", ""), "weight"]) == pytest.approx([0, 0, 0, 0, 200, 200, 200])
 
 
 def test_cheapest_route_is_not_the_shortest() -> None:
@@ -125,8 +148,9 @@ def test_end_points_within_half_a_metre_are_one_intersection() -> None:
         streets=[("w", [(0, 0), (100, 0)], np.nan), ("e", [(100.3, 0), (200, 0)], np.nan)],
     )
     _, length_m, cost = build_street_graph(case).route("B", "a")
-    assert length_m == pytest.approx(200, abs=0.5)
-    assert cost == pytest.approx(40 * length_m)
+    # the two ends meet at their mean (100.15, 0): 100.15 m + 99.85 m, at 40 /m
+    assert length_m == pytest.approx(200)
+    assert cost == pytest.approx(8000)
 
 
 def test_snaps_beyond_max_snap_m_are_all_reported() -> None:
@@ -141,7 +165,7 @@ def test_snaps_beyond_max_snap_m_are_all_reported() -> None:
     assert "max_snap_m = 60" in str(err.value)
 
 
-# --------------------------------------------------------------------------- tail chains (Fig 3)
+# --------------------------------------------------------------------------- chains: tail chains, Eq 8 (Fig 3)
 
 
 def test_fig3_tail_chains() -> None:
@@ -166,6 +190,60 @@ def test_a_node_with_more_than_k_customers_blocks_the_chain() -> None:
     assert load_combinations(chain, 3) == [1, 3]
     assert load_combinations(TailChain("h", "F1", ("h", "g"), ("a", "b", "c", "d"), ("h", "h", "h", "g")), 2) == []
     assert load_combinations(TailChain("h", "F1", ("h",), (), ()), 5) == []
+
+
+def test_fig3_load_combination_table() -> None:
+    table = load_combination_table(fig3_case())
+    assert table.to_dict("records") == [
+        {"end_node": "m2", "q": 1, "cut_node": "m2", "from_feeder": "F2", "customers": ("c8",), "moved_nodes": ("m2",)},
+        {"end_node": "m2", "q": 2, "cut_node": "m1", "from_feeder": "F2", "customers": ("c8", "c7"), "moved_nodes": ("m2", "m1")},
+        {"end_node": "n5", "q": 2, "cut_node": "n5", "from_feeder": "F1", "customers": ("c1", "c2"), "moved_nodes": ("n5",)},
+        {"end_node": "n5", "q": 3, "cut_node": "n4", "from_feeder": "F1", "customers": ("c1", "c2", "c3"),
+         "moved_nodes": ("n5", "n4")},
+        {"end_node": "n6", "q": 1, "cut_node": "n6", "from_feeder": "F1", "customers": ("c6",), "moved_nodes": ("n6",)},
+    ]
+
+
+# --------------------------------------------------------------------------- options: Eq 3, Eq 13
+
+
+def test_option_cost_per_option_with_fixed_cost() -> None:
+    # Eq 3, one new line from the cut node: C = F + W(cut -> i); the customer costs are not used
+    cost = option_cost([1000.0, 2500.0, np.inf], [[1.0], [2.0], [3.0]], cost_model="per-option", fixed_cost=300.0)
+    np.testing.assert_allclose(cost, [1300.0, 2800.0, np.inf])
+
+
+def test_option_cost_per_customer_with_fixed_cost() -> None:
+    # Eq 3 as in the paper: C = sum_j (F + W(j -> i)); the cut node's cost is not used
+    customer_cost = [[100.0, 200.0, 50.0], [10.0, 20.0, 30.0]]
+    cost = option_cost([9.0, 9.0], customer_cost, cost_model="per-customer", fixed_cost=300.0)
+    np.testing.assert_allclose(cost, [400 + 500 + 350, 310 + 320 + 330])
+    np.testing.assert_allclose(option_cost([9.0], [[100.0, 200.0]], cost_model="per-customer", fixed_cost=0.0), [300.0])
+
+
+def test_option_cost_unknown_model_is_an_error() -> None:
+    with pytest.raises(ValueError, match="cost model"):
+        option_cost([1.0], [[1.0]], cost_model="per-metre", fixed_cost=0.0)  # type: ignore[arg-type]
+
+
+def test_straight_distance_m() -> None:
+    # 3-4-5 triangles
+    np.testing.assert_allclose(straight_distance_m([[0, 0], [3, 0]], [[0, 4], [3, 4]]), [[4, 5], [5, 4]])
+
+
+@pytest.mark.parametrize(("proximity", "expected"), [("route", [50.0, 70.0]), ("euclidean", [40.0, 12.0])])
+def test_farthest_customer_by_route_or_straight_line(proximity: Proximity, expected: list[float]) -> None:
+    # Eq 13: targets in rows, moved customers in columns
+    straight_m = [[30.0, 40.0], [5.0, 12.0]]
+    route_m = [[50.0, 45.0], [13.0, 70.0]]
+    np.testing.assert_allclose(farthest_customer_m(straight_m, route_m, proximity=proximity), expected)
+
+
+def test_within_reach_includes_r_max() -> None:
+    # Eq 13: d <= R_max
+    assert within_reach([50.0, 70.0, 60.0, np.inf], max_route_m=60.0).tolist() == [True, False, True, False]
+    with pytest.raises(ValueError, match="proximity"):
+        farthest_customer_m([[1.0]], [[1.0]], proximity="manhattan")  # type: ignore[arg-type]
 
 
 def test_fig3_options_are_suffixes_and_never_move_c4() -> None:
@@ -196,7 +274,7 @@ def test_fig3_option_costs_by_hand() -> None:
     assert "n5/1->m2" not in options.index
 
 
-# --------------------------------------------------------------------------- move options on the grid
+# --------------------------------------------------------------------------- options on the grid
 
 
 def test_grid_options_cost_and_route() -> None:
@@ -235,7 +313,9 @@ def test_straight_line_options_carry_street_pricing() -> None:
     graph = build_street_graph(case)
     options = move_options(case, straight_line=True, graph=graph)
     o = options.loc["a2/1->b1"]
-    assert o["cost"] == pytest.approx(100 * graph.mean_cost_per_m)
+    # a2 -> b1 is 100 m straight, at the streets' mean cost (800 m x 40 + 100 m x 200) / 900 m
+    assert graph.mean_cost_per_m == pytest.approx(52000 / 900)
+    assert o["cost"] == pytest.approx(100 * 52000 / 900)
     assert o["route_length_m"] == pytest.approx(100)
     assert o[["street_cost", "street_route_length_m"]].tolist() == pytest.approx([12000, 300])
     assert o["route"].length == pytest.approx(300)

@@ -8,11 +8,16 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 from shapely.geometry import LineString
+from typer.testing import CliRunner
 
 from lvbalance.case import CaseError, validate_case
+from lvbalance.cli import app
+from lvbalance.io.casedir import read_case
 from lvbalance.io.pandapower import case_from_pandapower, customer_type_of_load
-from lvbalance.io.streets import streets_from_geojson, streets_from_network_lines, streets_from_osm_xml
+from lvbalance.io.streets import osm_cost_per_m, streets_from_geojson, streets_from_network_lines, streets_from_osm_xml
+from lvbalance.params import StreetParams
 
 pp = pytest.importorskip("pandapower")
 
@@ -177,6 +182,28 @@ def test_streets_from_osm_xml(tmp_path):
     assert seg.geometry.length.sum() == pytest.approx(2 * 148 + 167, rel=0.03)
 
 
+def test_osm_costs_come_from_the_params(tmp_path):
+    path = tmp_path / "tiny.osm"
+    path.write_text(OSM_XML)
+    params = StreetParams(osm_highway_cost_per_m={"primary": 100.0})
+    seg = streets_from_osm_xml(path, "EPSG:32632", params=params).segments
+    assert sorted(seg["cost_per_m"].fillna(-1)) == [-1.0, 100.0, 100.0]  # residential not listed: NaN (the default)
+
+
+@pytest.mark.parametrize(
+    ("highway", "expected"),
+    [("primary", 90.0), ("primary_link", 90.0), (["residential", "secondary"], 70.0), ("bridleway", math.nan), (None, math.nan)],
+)
+def test_osm_cost_per_m_by_highway_class(highway, expected):
+    cost = osm_cost_per_m(highway, StreetParams().osm_highway_cost_per_m)
+    assert cost == expected or (math.isnan(cost) and math.isnan(expected))
+
+
+def test_osm_highway_costs_must_be_positive():
+    with pytest.raises(ValueError, match="track"):
+        StreetParams(osm_highway_cost_per_m={"primary": 90.0, "track": 0.0})
+
+
 def test_streets_from_network_lines_meet_at_nodes():
     case = case_from_pandapower(tiny_net(), name="tiny")
     net = case.network
@@ -189,6 +216,90 @@ def test_streets_from_network_lines_meet_at_nodes():
     seg = streets_from_network_lines(Network(net.nodes, net.lines, geoms), case.crs).segments
     starts = np.array([g.coords[0] for g in seg.geometry] + [g.coords[-1] for g in seg.geometry])
     assert np.min(np.hypot(starts[:, 0] - a["x"], starts[:, 1] - a["y"])) < 0.02  # 1 cm noding grid
+
+
+# ---------------------------------------------------------------- the CLI: import pandapower NET --streets FILE
+#
+# Streets (metres from BB, y north) 10 m north of the backbone BB-J1-AB and 10 m west of
+# the feeder BB-K1-K2; the second one starts on the interior of the first (a T):
+#
+#   (-20,10) ──10 m── (-10,10) ────────────── 140 m ────────────── (130,10)     "main"
+#                        │
+#                        │ 130 m                                               "side"
+#                        │
+#                    (-10,-120)
+
+STREET_XY = {"main": [(-20, 10), (-10, 10), (130, 10)], "side": [(-10, 10), (-10, -120)]}
+
+
+def _import(tmp_path, streets_file):
+    net_file = tmp_path / "tiny.json"
+    pp.to_json(tiny_net(), str(net_file))
+    out = tmp_path / "case"
+    result = CliRunner().invoke(app, ["import", "pandapower", str(net_file), "--out", str(out), "--streets", str(streets_file)])
+    assert result.exit_code == 0, result.output
+    assert CliRunner().invoke(app, ["validate", str(out)]).exit_code == 0
+    return read_case(out)
+
+
+def _cost_and_length(case):
+    """The streets' cost_per_m (NaN as -1) and length [m], by cost then length."""
+    seg = case.streets.segments
+    pairs = sorted(zip(seg["cost_per_m"].fillna(-1), seg.geometry.length))
+    return [c for c, _ in pairs], [m for _, m in pairs]
+
+
+def _assert_streets_next_to_the_net(case):
+    # in the net's CRS: every node and customer lies 10 m from a street (the wrong CRS would put them km away)
+    assert case.crs == "EPSG:32632" and case.streets.segments.crs == "EPSG:32632"
+    lines = case.streets.segments.geometry.to_numpy()
+    for frame in (case.network.nodes, case.customers):
+        pts = shapely.points(frame[["x", "y"]].to_numpy(float))
+        nearest = shapely.STRtree(lines).nearest(pts)
+        np.testing.assert_allclose(shapely.distance(pts, lines[nearest]), 10, atol=0.1)
+    assert validate_case(case) == []
+
+
+def test_cli_imports_pandapower_with_geojson_streets(tmp_path):
+    gj = {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "properties": {"cost_per_m": 80},
+             "geometry": {"type": "LineString", "coordinates": [_lonlat(*STREET_XY["main"][0]), _lonlat(*STREET_XY["main"][-1])]}},
+            {"type": "Feature", "properties": {},
+             "geometry": {"type": "LineString", "coordinates": [_lonlat(*xy) for xy in STREET_XY["side"]]}},
+        ],
+    }
+    path = tmp_path / "streets.geojson"
+    path.write_text(json.dumps(gj))
+    case = _import(tmp_path, path)
+    assert case.metadata["streets_source"] == "geojson"
+    # main is split at the T; side has no cost (NaN: the default)
+    cost, length_m = _cost_and_length(case)
+    assert cost == [-1.0, 80.0, 80.0]
+    assert length_m == pytest.approx([130, 10, 140], rel=0.01)
+    _assert_streets_next_to_the_net(case)
+
+
+def test_cli_imports_pandapower_with_osm_streets(tmp_path):
+    osm_nodes = {1: (-20, 10), 2: (-10, 10), 3: (130, 10), 4: (-10, -120)}
+    xml = "\n".join([
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<osm version="0.6" generator="hand">',
+        *(f'  <node id="{i}" lat="{_lonlat(*xy)[1]:.7f}" lon="{_lonlat(*xy)[0]:.7f}"/>' for i, xy in osm_nodes.items()),
+        '  <way id="10"><nd ref="1"/><nd ref="2"/><nd ref="3"/><tag k="highway" v="primary"/></way>',
+        '  <way id="11"><nd ref="2"/><nd ref="4"/><tag k="highway" v="residential"/></way>',
+        "</osm>",
+    ])
+    path = tmp_path / "streets.osm"
+    path.write_text(xml)
+    case = _import(tmp_path, path)
+    assert case.metadata["streets_source"] == "osm"
+    # primary split at node 2 (residential street 40 /m, primary 90 /m: streets.osm_highway_cost_per_m)
+    cost, length_m = _cost_and_length(case)
+    assert cost == [40.0, 90.0, 90.0]
+    assert length_m == pytest.approx([130, 10, 140], rel=0.01)
+    _assert_streets_next_to_the_net(case)
 
 
 # ---------------------------------------------------------------- default case

@@ -18,7 +18,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from lvbalance.case import Case, CaseError
+from lvbalance.case import Case, CaseError, Streets
+from lvbalance.params import Params, StreetParams
 
 app = typer.Typer(help="Street-aware LV load rebalancing with V2G scheduling.", no_args_is_help=True, add_completion=False)
 import_app = typer.Typer(help="Import a network as a case directory.", no_args_is_help=True)
@@ -304,26 +305,32 @@ def import_pandapower(
 
     from lvbalance.case import check_case
     from lvbalance.io import write_case
-    from lvbalance.io.pandapower import case_from_pandapower
+    from lvbalance.io.pandapower import case_from_pandapower, network_from_pandapower
 
     if not net_file.is_file():
         raise FileNotFoundError(f"{net_file} does not exist")
     net = pp.from_json(str(net_file))
-    street_data = _read_streets(streets, net) if streets else None
-    case = check_case(case_from_pandapower(net, name=name or net_file.stem, streets=street_data))
+    crs: str | None = None
+    street_data = None
+    if streets is not None:
+        # the streets go into the CRS the case gets (the net's local UTM zone for lon/lat buses);
+        # the imported case has the default params
+        crs = network_from_pandapower(net).crs
+        street_data = _read_streets(streets, crs, params=Params().streets)
+    case = check_case(case_from_pandapower(net, name=name or net_file.stem, streets=street_data, crs=crs))
     write_case(case, out)
     console.print(f"[green]wrote[/] {out}")
     print_case_summary(case)
 
 
-def _read_streets(path: Path, net: Any) -> Any:
+def _read_streets(path: Path, crs: str, *, params: StreetParams) -> Streets:
+    """Streets of a GeoJSON or OSM XML (``.osm``, ``.xml``) file, projected to ``crs``."""
     from lvbalance.io import streets as st
 
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist")
-    crs = None  # the importer projects to the net's UTM zone
     if path.suffix.lower() in (".osm", ".xml"):
-        return st.streets_from_osm_xml(path, crs)
+        return st.streets_from_osm_xml(path, crs, params=params)
     return st.streets_from_geojson(path, crs)
 
 

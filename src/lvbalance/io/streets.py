@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import geopandas as gpd
@@ -21,29 +21,9 @@ import shapely
 from shapely.geometry import LineString
 
 from lvbalance.case import Network, Streets
+from lvbalance.params import StreetParams
 
 logger = logging.getLogger(__name__)
-
-#: Construction cost by OSM ``highway`` class [currency/m]. Illustrative values
-#: around the default of 40/m (MODEL.md §9): trenching along a main road needs
-#: heavier surface reinstatement and traffic management, so it is dearer; service
-#: roads, tracks and paths are cheaper. Classes not listed get NaN (= the default).
-OSM_HIGHWAY_COST_PER_M: dict[str, float] = {
-    "motorway": 150.0,
-    "trunk": 120.0,
-    "primary": 90.0,
-    "secondary": 70.0,
-    "tertiary": 55.0,
-    "unclassified": 45.0,
-    "residential": 40.0,
-    "living_street": 35.0,
-    "service": 30.0,
-    "track": 25.0,
-    "path": 25.0,
-    "footway": 25.0,
-    "cycleway": 25.0,
-    "pedestrian": 30.0,
-}
 
 #: Coordinates are rounded to this grid before noding, so that end points that are
 #: meant to coincide do [m].
@@ -84,7 +64,7 @@ def _snap_ends(geoms: list[LineString]) -> list[LineString]:
                 continue
             j = min(near, key=lambda j: geoms[j].distance(p))
             q = geoms[j].interpolate(geoms[j].project(p))
-            if 0 < q.distance(p):
+            if q.distance(p) > 0:
                 c[k] = (q.x, q.y)
                 changed = True
         out.append(LineString(c) if changed else g)
@@ -105,7 +85,7 @@ def _split_by_source(pieces: list[LineString], sources: gpd.GeoSeries) -> np.nda
     """Index of the source line each noded piece lies on (the one nearest its midpoint)."""
     tree = shapely.STRtree(sources.to_numpy())
     mids = shapely.line_interpolate_point(np.array(pieces, dtype=object), 0.5, normalized=True)
-    return tree.nearest(mids)
+    return np.asarray(tree.nearest(mids))
 
 
 def segments_frame(
@@ -154,36 +134,53 @@ def streets_from_geojson(path: str | Path, crs: str) -> Streets:
     return Streets(segments_frame(gdf.geometry, cost, crs), source="geojson")
 
 
-def _osm_cost(highway: object) -> float:
-    if isinstance(highway, list):  # osmnx merges classes of simplified edges into a list
-        costs = [_osm_cost(h) for h in highway]
+def osm_cost_per_m(highway: object, cost_per_m: Mapping[str, float]) -> float:
+    """Construction cost of an OSM street by its ``highway`` tag [currency/m].
+
+    ``cost_per_m`` maps highway classes to costs (``streets.osm_highway_cost_per_m``); a
+    ``*_link`` class costs as its road; a list of classes (osmnx merges them on simplified
+    edges) costs as its dearest known one. Unknown or missing: NaN (= the default cost).
+    """
+    if isinstance(highway, list):
+        costs = [osm_cost_per_m(h, cost_per_m) for h in highway]
         costs = [c for c in costs if not math.isnan(c)]
         return max(costs) if costs else math.nan
     if not isinstance(highway, str):
         return math.nan
-    return OSM_HIGHWAY_COST_PER_M.get(highway.removesuffix("_link"), math.nan)
+    return float(cost_per_m.get(highway.removesuffix("_link"), math.nan))
 
 
-def streets_from_osm_xml(path: str | Path, crs: str) -> Streets:
+def streets_from_osm_xml(path: str | Path, crs: str, *, params: StreetParams | None = None) -> Streets:
     """Read the street graph of a local OpenStreetMap XML file (``.osm``) with osmnx.
 
     Every way with a ``highway`` tag becomes street segments (edges of the osmnx
-    graph, one per pair of intersections, both directions merged). ``cost_per_m`` comes
-    from the highway class via :data:`OSM_HIGHWAY_COST_PER_M`. No network access.
+    graph, one per pair of intersections, both directions merged). No network access.
+
+    Parameters
+    ----------
+    path
+        The ``.osm`` file (lon/lat, as OSM stores them).
+    crs
+        Projected metric CRS of the case; the streets are projected to it.
+    params
+        Street options; ``osm_highway_cost_per_m`` gives ``cost_per_m`` [currency/m] by
+        highway class (:func:`osm_cost_per_m`). Default: the default options.
     """
     import osmnx as ox
+
+    table = (params if params is not None else StreetParams()).osm_highway_cost_per_m
 
     graph = ox.graph_from_xml(path, bidirectional=True, simplify=True, retain_all=True)
     graph = ox.convert.to_undirected(graph)
     edges = ox.convert.graph_to_gdfs(graph, nodes=False, fill_edge_geometry=True)
     edges = edges.to_crs(crs)
     highway = edges["highway"] if "highway" in edges else pd.Series(np.nan, index=edges.index)
-    cost = [_osm_cost(h) for h in highway]
+    cost = [osm_cost_per_m(h, table) for h in highway]
     logger.info("read %d street edges from %s", len(edges), path)
     return Streets(segments_frame(edges.geometry, cost, crs), source="osm")
 
 
-def streets_from_network_lines(network: Network, crs: str | None = None) -> Streets:
+def streets_from_network_lines(network: Network, crs: str) -> Streets:
     """Streets derived from the network's own line routes (cables are laid along streets).
 
     Uses ``network.line_geometry`` where present (end points moved onto the nodes), else
