@@ -120,7 +120,9 @@ class Network:
             head = r["to_node"] if r["from_node"] == self.busbar else r["from_node"]
             for n in nx.node_connected_component(g, head):
                 out[n] = feeder
-        return pd.Series(out, name="feeder").rename_axis("node_id")
+        # in the order of nodes.csv: a set's order changes with the hash seed (and the outputs with it)
+        order = [n for n in self.nodes.index if n in out]
+        return pd.Series(out, name="feeder").reindex(order).rename_axis("node_id")
 
     @property
     def feeder_rating_kw(self) -> pd.Series:
