@@ -211,3 +211,12 @@ def test_all_problems_are_raised_together(case: Case) -> None:
         check_case(_with(case, customers=customers))
     assert len(info.value.problems) == 2
     assert isinstance(info.value, ValueError)
+
+
+def test_feeder_of_node_follows_the_node_table(case: Case) -> None:
+    """Fig 3: F1 behind l1 (n1..n6), F2 behind l7 (m1, m2), listed in the order of nodes.csv
+    (not a set's order, which changes with the hash seed)."""
+    net = case.network
+    assert list(net.feeder_of_node.items()) == [
+        ("n1", "F1"), ("n2", "F1"), ("n3", "F1"), ("n4", "F1"), ("n5", "F1"), ("n6", "F1"), ("m1", "F2"), ("m2", "F2"),
+    ]
