@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from lvbalance.profiles import build_profiles
 from lvbalance.report.fig_profiles import plot_patterns, plot_scenario_profiles, write_profile_figures
-from tests.conftest import fig3_case
 
 
-def test_figures_have_one_panel_per_type_with_units(tmp_path):
-    case = fig3_case()
+def test_figures_have_one_panel_per_type_with_units(case, tmp_path):
     result = build_profiles(case)
     fig7 = plot_patterns(case, result)
     visible = [ax for ax in fig7.axes if ax.get_visible()]

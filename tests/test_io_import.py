@@ -76,7 +76,7 @@ def test_tiny_net_contracts_the_service_line():
     assert cust.loc["L_house", "y"] - nodes.loc["AB", "y"] == pytest.approx(20, abs=0.5)
     assert cust.loc["L1", "node_id"] == "J1" and cust.loc["L3", "node_id"] == "K2"
     assert cust.loc["L3", "type"] == "commercial" and cust.loc["L1", "type"] == "residential"
-    assert cust.loc["pv_PV1", "type"] == "pv" and cust.loc["pv_PV1", "annual_kwh"] == pytest.approx(5 * 950)
+    assert cust.loc["pv_PV1", "type"] == "pv" and cust.loc["pv_PV1", "annual_kwh"] == pytest.approx(5 * 900)  # 5 kWp x profiles.pv_yield_kwh_per_kwp
     # rating: sqrt(3) * 0.4 kV * 0.27 kA (NAYY 4x150 SE) -> 187.06 kW
     assert lines.loc["L_BB_J1", "rated_kw"] == pytest.approx(math.sqrt(3) * 0.4 * 270, rel=1e-6)
     assert lines.loc["L_BB_J1", "length_m"] == pytest.approx(50)

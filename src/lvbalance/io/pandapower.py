@@ -21,8 +21,9 @@ What is taken from the net (MODEL.md §1, §4):
 * **annual energy** without better information: ``annual_kwh = p_kw * h`` with
   :data:`FULL_LOAD_HOURS` (a load's ``p_mw`` is a peak-like design value; the SimBench
   H0 profiles, normalised to a peak of 1, have 500-1200 full-load hours, the G
-  profiles 1300-3800; an sgen's ``p_mw`` is taken as its peak power, 950 kWh/kWp in
-  Germany). Callers with profiles (:mod:`lvbalance.io.simbench`) override it.
+  profiles 1300-3800; an sgen's ``p_mw`` is taken as its peak power, times the specific
+  yield ``params.profiles.pv_yield_kwh_per_kwp``). Callers with profiles
+  (:mod:`lvbalance.io.simbench`) override it.
 * **coordinates**: ``net.bus.geo`` (GeoJSON points, pandapower 3) or
   ``net.bus_geodata``; lon/lat is projected to the local UTM zone (or ``crs``).
   Line routes from ``net.line.geo`` when present, their end points moved onto the
@@ -44,11 +45,13 @@ from shapely.geometry import LineString, shape
 
 from lvbalance.case import Case, CaseError, Network, Problem, Streets
 from lvbalance.io.streets import line_between, streets_from_network_lines
+from lvbalance.params import Params, ProfileParams
 
 logger = logging.getLogger(__name__)
 
-#: Full-load hours turning a load's / sgen's ``p_mw`` into annual energy [h/a].
-FULL_LOAD_HOURS: dict[str, float] = {"residential": 1000.0, "commercial": 2500.0, "pv": 950.0}
+#: Full-load hours turning a load's ``p_mw`` into annual energy [h/a] (pv: the specific
+#: yield ``params.profiles.pv_yield_kwh_per_kwp``).
+FULL_LOAD_HOURS: dict[str, float] = {"residential": 1000.0, "commercial": 2500.0}
 
 _COMMERCIAL_WORDS = ("commercial", "trade", "gewerbe", "business", "office", "agri", "farm", "industr")
 
@@ -217,8 +220,14 @@ def _house_buses(net, g: nx.Graph, busbar: int, customer_buses: set[int]) -> dic
     return out
 
 
-def network_from_pandapower(net, *, crs: str | None = None) -> ImportedNetwork:
-    """Backbone network and customers of a radial LV pandapower net (see module doc)."""
+def network_from_pandapower(net, *, crs: str | None = None, pv_yield_kwh_per_kwp: float | None = None) -> ImportedNetwork:
+    """Backbone network and customers of a radial LV pandapower net (see module doc).
+
+    ``pv_yield_kwh_per_kwp``: annual energy of an sgen per kW of its peak power [kWh/kWp/a];
+    None: the default of ``params.profiles.pv_yield_kwh_per_kwp``.
+    """
+    if pv_yield_kwh_per_kwp is None:
+        pv_yield_kwh_per_kwp = ProfileParams().pv_yield_kwh_per_kwp
     busbar = _find_busbar(net)
     g = _active_graph(net, busbar)
     xy_raw = _bus_xy(net)
@@ -286,7 +295,7 @@ def network_from_pandapower(net, *, crs: str | None = None) -> ImportedNetwork:
     cid = pd.Series(prefix, dtype=str) + elements["name"].astype(str)
     if not cid.is_unique:
         cid = elements["element"] + elements["element_index"].astype(str)
-    hours = elements["type"].map(FULL_LOAD_HOURS).astype(float)
+    hours = elements["type"].map({**FULL_LOAD_HOURS, "pv": pv_yield_kwh_per_kwp}).astype(float)
     customers = pd.DataFrame(
         {
             "node_id": elements["node_id"].to_numpy(),
@@ -330,7 +339,9 @@ def empty_calendar() -> pd.DataFrame:
     )
 
 
-def case_from_pandapower(net, *, name: str, streets: Streets | None = None, crs: str | None = None) -> Case:
+def case_from_pandapower(
+    net, *, name: str, streets: Streets | None = None, crs: str | None = None, params: Params | None = None
+) -> Case:
     """A :class:`Case` from a radial LV pandapower net (no meter data, empty calendar).
 
     Parameters
@@ -345,8 +356,12 @@ def case_from_pandapower(net, *, name: str, streets: Streets | None = None, crs:
     crs
         Projected metric CRS of the case. None: the local UTM zone of lon/lat
         coordinates (required when the net's coordinates are not lon/lat).
+    params
+        Parameters of the case (None: the defaults); ``profiles.pv_yield_kwh_per_kwp``
+        gives each sgen its annual energy.
     """
-    imported = network_from_pandapower(net, crs=crs)
+    params = params if params is not None else Params()
+    imported = network_from_pandapower(net, crs=crs, pv_yield_kwh_per_kwp=params.profiles.pv_yield_kwh_per_kwp)
     metadata = {"source": "pandapower"}
     if streets is None:
         streets = streets_from_network_lines(imported.network, imported.crs)
@@ -362,5 +377,6 @@ def case_from_pandapower(net, *, name: str, streets: Streets | None = None, crs:
         customers=imported.customers[CASE_CUSTOMER_COLUMNS].copy(),
         meter_readings=empty_readings(),
         calendar=empty_calendar(),
+        params=params,
         metadata=metadata,
     )
