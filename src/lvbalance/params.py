@@ -265,7 +265,15 @@ class Params(_Section):
 
     def updated(self, **sections: dict[str, Any]) -> Params:
         """A copy with some options changed, e.g. ``p.updated(planning={"max_route_m": 300})``."""
-        data = self.to_dict()
-        for section, values in sections.items():
-            data.setdefault(section, {}).update(values)
-        return Params.model_validate(data)
+        return Params.model_validate(_merged(self.to_dict(), sections))
+
+
+def _merged(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``changes`` applied; nested tables are merged key by key, not replaced."""
+    out = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merged(out[key], value)
+        else:
+            out[key] = value
+    return out
