@@ -7,7 +7,7 @@ Unknown keys are errors.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -266,6 +266,28 @@ class Params(_Section):
     def updated(self, **sections: dict[str, Any]) -> Params:
         """A copy with some options changed, e.g. ``p.updated(planning={"max_route_m": 300})``."""
         return Params.model_validate(_merged(self.to_dict(), sections))
+
+
+def describe(section: type[BaseModel] = Params, prefix: str = "") -> list[dict[str, str]]:
+    """Every option of the schema: ``key`` (dotted, as in ``case.toml``'s ``[params]``), ``type``,
+    ``default`` and ``description`` (with its unit in brackets). The CLI's ``lvbalance params``
+    and the docs print this; nothing is declared twice."""
+    rows: list[dict[str, str]] = []
+    for name, field in section.model_fields.items():
+        key = f"{prefix}{name}"
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            rows += describe(annotation, f"{key}.")
+            continue
+        default = field.get_default(call_default_factory=True)
+        if get_origin(annotation) is Literal:
+            type_name = " | ".join(repr(v) for v in get_args(annotation))
+        elif get_origin(annotation) is None and isinstance(annotation, type):
+            type_name = annotation.__name__
+        else:
+            type_name = str(annotation).replace("typing.", "")
+        rows.append({"key": key, "type": type_name, "default": repr(default), "description": field.description or ""})
+    return rows
 
 
 def _merged(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
