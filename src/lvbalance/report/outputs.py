@@ -25,9 +25,9 @@ BASELINE = "baseline"
 class MethodOutputs:
     """The files one method wrote into ``folder``.
 
-    ``feeder_loads``: ``scenario, step, feeder, p_kw, load_rate``; ``schedules``:
-    ``scenario, step, customer_id, p_uncontrolled_kw, p_scheduled_kw``; ``scenarios``:
-    index ``scenario``, ``probability, day_type, weather`` (file order);
+    ``feeder_loads``: ``scenario, step, feeder, p_kw`` [kW], ``load_rate`` [-];
+    ``schedules``: ``scenario, step, customer_id, p_uncontrolled_kw, p_scheduled_kw`` [kW];
+    ``scenarios``: index ``scenario``, ``probability, day_type, weather`` (file order);
     ``metrics``: the dict of ``metrics.json``.
     """
 
@@ -40,12 +40,23 @@ class MethodOutputs:
     scenarios: pd.DataFrame
 
     def profiles(self) -> pd.DataFrame:
-        """``profiles.csv``: ``scenario, step, customer_id, p_kw`` (read on demand: it is large)."""
+        """``profiles.csv``: ``scenario, step, customer_id, p_kw`` [kW] (read on demand: it is large)."""
         return pd.read_csv(self.folder / "profiles.csv", dtype={"customer_id": str, "scenario": str})
 
 
 def read_method_outputs(folder: str | Path) -> MethodOutputs:
-    """Read ``plan.json``, ``metrics.json``, ``feeder_loads.csv``, ``schedules.csv``, ``scenarios.csv``."""
+    """Read ``plan.json``, ``metrics.json``, ``feeder_loads.csv``, ``schedules.csv``, ``scenarios.csv``.
+
+    Parameters
+    ----------
+    folder
+        One method's output folder (DESIGN.md, "Outputs").
+
+    Returns
+    -------
+    MethodOutputs
+        The files' contents; the method id is ``plan.json``'s ``method``.
+    """
     folder = Path(folder)
     plan = read_plan(folder)
     metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
@@ -59,8 +70,23 @@ def read_run(out_dir: str | Path) -> dict[str, MethodOutputs]:
     """Every method written under ``out_dir``, by method id.
 
     ``out_dir`` is either one method's folder (``lvbalance plan``: ``plan.json`` directly in
-    it) or a ``compare`` folder with one sub-folder per method. Baseline first, then the
-    order of :data:`lvbalance.model.methods.METHODS`, then any other.
+    it) or a ``compare`` folder with one sub-folder per method.
+
+    Parameters
+    ----------
+    out_dir
+        The output folder.
+
+    Returns
+    -------
+    dict of str to MethodOutputs
+        By method id: baseline first, then the order of
+        :data:`lvbalance.model.methods.METHODS`, then any other by id.
+
+    Raises
+    ------
+    FileNotFoundError
+        When neither ``out_dir`` nor a sub-folder holds a ``plan.json``.
     """
     from lvbalance.model.methods import METHODS
 
@@ -77,7 +103,18 @@ def read_run(out_dir: str | Path) -> dict[str, MethodOutputs]:
 
 
 def feeder_order(case: Case) -> list[str]:
-    """Feeder labels in the case's order (F1, F2, ...)."""
+    """Feeder labels in the case's order (F1, F2, ...).
+
+    Parameters
+    ----------
+    case
+        The case (its feeder outlets).
+
+    Returns
+    -------
+    list of str
+        Feeder labels.
+    """
     return list(case.network.feeder_outlets.index)
 
 
@@ -86,6 +123,19 @@ def as_built_feeder_loads(case: Case, profiles: pd.DataFrame) -> pd.DataFrame:
 
     Sums each customer's ``p_kw`` (ev customers: uncontrolled power) onto its feeder as
     built; ``load_rate`` = ``p_kw`` / outlet rating. Same columns as ``feeder_loads.csv``.
+
+    Parameters
+    ----------
+    case
+        The case (customers' access nodes, feeders as built, outlet ratings [kW]).
+    profiles
+        ``profiles.csv``: ``scenario, step, customer_id, p_kw`` [kW].
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``scenario, step, feeder, p_kw`` [kW], ``load_rate`` [-]; every (scenario, step,
+        feeder), 0 kW where no customer has a value.
     """
     net = case.network
     feeder = case.customers["node_id"].map(net.feeder_of_node)
@@ -99,23 +149,55 @@ def as_built_feeder_loads(case: Case, profiles: pd.DataFrame) -> pd.DataFrame:
 
 
 def before_feeder_loads(case: Case, runs: dict[str, MethodOutputs]) -> pd.DataFrame:
-    """Feeder loads as built: the baseline folder's ``feeder_loads.csv`` if written, else from ``profiles.csv``."""
+    """Feeder loads as built: the baseline folder's ``feeder_loads.csv`` if written, else from ``profiles.csv``.
+
+    Parameters
+    ----------
+    case
+        The case.
+    runs
+        Every method's files, by method id; without a baseline, the first method's
+        ``profiles.csv`` is summed by :func:`as_built_feeder_loads`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns of ``feeder_loads.csv``: ``p_kw`` [kW], ``load_rate`` [-].
+    """
     if BASELINE in runs:
         return runs[BASELINE].feeder_loads
     return as_built_feeder_loads(case, next(iter(runs.values())).profiles())
 
 
-def imbalance_pct(feeder_loads: pd.DataFrame) -> pd.Series:
-    """Eq 14 from a ``feeder_loads`` table: max minus min load rate over the feeders [%], by (scenario, step)."""
-    rates = feeder_loads.pivot_table(index=["scenario", "step"], columns="feeder", values="load_rate", sort=False)
-    return 100.0 * (rates.max(axis=1) - rates.min(axis=1))
-
-
 def step_hours(case: Case) -> float:
-    """Length of one step [h] (``profiles.step_minutes``)."""
+    """Length of one step [h] (``profiles.step_minutes``).
+
+    Parameters
+    ----------
+    case
+        The case.
+
+    Returns
+    -------
+    float
+        Step length [h].
+    """
     return case.params.profiles.step_minutes / 60.0
 
 
 def hours_since_start(case: Case, step: Any) -> np.ndarray:
-    """Start of each step in hours since the horizon start (``profiles.horizon_start_hour``)."""
+    """Start of each step in hours since the horizon start (``profiles.horizon_start_hour``).
+
+    Parameters
+    ----------
+    case
+        The case (step length).
+    step
+        Step numbers (from 0).
+
+    Returns
+    -------
+    numpy.ndarray
+        Hours since the horizon start [h], float.
+    """
     return np.asarray(step, dtype=float) * step_hours(case)
