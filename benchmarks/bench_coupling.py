@@ -27,7 +27,6 @@ from lvbalance.case import Case, CaseError, Network, Streets
 from lvbalance.coupling import build_street_graph, move_options, tail_chains
 from lvbalance.io.streets import segments_frame
 
-
 #: A few houses in the town lie up to ~110 m from the nearest network line (long service lines).
 TOWN_MAX_SNAP_M = 150.0
 
@@ -53,7 +52,7 @@ def town_case() -> Case:
     crs = areas[0].crs
     busbar = "TOWN"
     nodes, lines, customers, streets = [], [], [], []
-    for k, a in enumerate(areas):
+    for a in areas:
         b = a.network.busbar
         n = a.network.nodes.drop(index=b)
         ln = a.network.lines.replace({"from_node": {b: busbar}, "to_node": {b: busbar}})
@@ -65,9 +64,13 @@ def town_case() -> Case:
     nodes_df = pd.concat([first, *nodes])
     segments = segments_frame(pd.concat(streets).geometry, None, crs)
     return Case(
-        name="schutterwald-town", crs=crs, network=Network(nodes_df, pd.concat(lines)),
-        streets=Streets(segments, source="network_lines"), customers=pd.concat(customers),
-        meter_readings=areas[0].meter_readings, calendar=areas[0].calendar,
+        name="schutterwald-town",
+        crs=crs,
+        network=Network(nodes_df, pd.concat(lines)),
+        streets=Streets(segments, source="network_lines"),
+        customers=pd.concat(customers),
+        meter_readings=areas[0].meter_readings,
+        calendar=areas[0].calendar,
         params=areas[0].params.updated(streets={"max_snap_m": TOWN_MAX_SNAP_M}),
     )
 
@@ -89,19 +92,29 @@ def run(case: Case) -> None:
     per_end = options.groupby("end_node").size().reindex(list(chains), fill_value=0)
     net = case.network
     print(f"== {case.name}")
-    print(f"  network: {len(net.nodes)} nodes, {len(net.feeder_outlets)} feeders, {len(case.customers)} customers, "
-          f"{len(case.streets.segments)} street segments")
-    print(f"  street graph: {len(graph.vertex_xy)} vertices, {len(graph.edges)} edges; "
-          f"snap distance median {graph.snaps['snap_m'].median():.1f} m, max {graph.snaps['snap_m'].max():.1f} m")
-    print(f"  routes: {routes.cost.shape[0]} sources x {routes.cost.shape[1]} points "
-          f"(+ predecessors {routes.predecessor.nbytes / 1e6:.0f} MB)")
+    print(
+        f"  network: {len(net.nodes)} nodes, {len(net.feeder_outlets)} feeders, {len(case.customers)} customers, "
+        f"{len(case.streets.segments)} street segments"
+    )
+    print(
+        f"  street graph: {len(graph.vertex_xy)} vertices, {len(graph.edges)} edges; "
+        f"snap distance median {graph.snaps['snap_m'].median():.1f} m, max {graph.snaps['snap_m'].max():.1f} m"
+    )
+    print(
+        f"  routes: {routes.cost.shape[0]} sources x {routes.cost.shape[1]} points "
+        f"(+ predecessors {routes.predecessor.nbytes / 1e6:.0f} MB)"
+    )
     print(f"  end nodes: {len(chains)}; chain length [nodes] {_dist(chain_nodes)}; chain customers {_dist(chain_customers)}")
     print(f"  end nodes with a movable combination: {int((chain_customers > 0).sum())}")
-    print(f"  admissible options (streets): {len(options)}; per end node {_dist(per_end.to_numpy())}; "
-          f"end nodes with >= 1 option: {int((per_end > 0).sum())}")
+    print(
+        f"  admissible options (streets): {len(options)}; per end node {_dist(per_end.to_numpy())}; "
+        f"end nodes with >= 1 option: {int((per_end > 0).sum())}"
+    )
     print(f"  admissible options (straight line, m3): {len(m3)}")
-    print(f"  time: street graph {t1 - t0:.2f} s, all routes {t2 - t1:.2f} s, "
-          f"options {t3 - t2:.2f} s, m3 options {t4 - t3:.2f} s, total {t4 - t0:.2f} s")
+    print(
+        f"  time: street graph {t1 - t0:.2f} s, all routes {t2 - t1:.2f} s, "
+        f"options {t3 - t2:.2f} s, m3 options {t4 - t3:.2f} s, total {t4 - t0:.2f} s"
+    )
 
 
 def _dist(x: np.ndarray) -> str:

@@ -36,9 +36,9 @@ import pandas as pd
 
 from lvbalance.model.benders import stage2_is_continuous
 from lvbalance.model.build import BuiltModel, build_model
-from lvbalance.model.run import _solve_by_benders
 from lvbalance.model.data import OPTION, model_data
 from lvbalance.model.methods import METHODS
+from lvbalance.model.run import _solve_by_benders
 from lvbalance.model.solve import solve
 
 IMBALANCE_WEIGHT = 5000.0
@@ -78,19 +78,29 @@ def method_table(case, scenarios, options, methods: list[str]) -> pd.DataFrame:
         t0 = time.perf_counter()
         try:
             info = solve(built, case.params.solver)
-            row |= {"solve_s": round(info.solve_time_s, 2), "objective": round(info.objective, 4), "gap": f"{info.mip_gap:.1e}", "status": str(info.status)}
+            row |= {
+                "solve_s": round(info.solve_time_s, 2),
+                "objective": round(info.objective, 4),
+                "gap": f"{info.mip_gap:.1e}",
+                "status": str(info.status),
+            }
         except RuntimeError as err:  # time limit without a solution
             row |= {"solve_s": round(time.perf_counter() - t0, 2), "objective": np.nan, "gap": "-", "status": type(err).__name__}
         if built.size["binaries"]:  # same model, HiGHS without its root reduced-cost sub-MIP heuristic
-            h = highs_of(built, relax=False, threads=case.params.solver.threads, time_limit_s=case.params.solver.time_limit_s,
-                         options=TUNED_HIGHS)
+            h = highs_of(
+                built, relax=False, threads=case.params.solver.threads, time_limit_s=case.params.solver.time_limit_s, options=TUNED_HIGHS
+            )
             t, obj = run_highs(h)
             row |= {"tuned_solve_s": round(t, 2), "tuned_objective": round(obj, 4), "tuned_gap": f"{h.getInfo().mip_gap:.1e}"}
         if built.size["binaries"] and stage2_is_continuous(built):  # same model by Benders (the 'auto' default with V2G)
             fresh = build(case, scenarios, options, mid)
             binfo = _solve_by_benders(fresh, case, scenarios)
-            row |= {"benders_s": round(binfo.solve_time_s, 2), "benders_objective": round(binfo.objective, 4),
-                    "benders_gap": f"{binfo.mip_gap:.1e}", "extensive/benders time": round(row["solve_s"] / binfo.solve_time_s, 2)}
+            row |= {
+                "benders_s": round(binfo.solve_time_s, 2),
+                "benders_objective": round(binfo.objective, 4),
+                "benders_gap": f"{binfo.mip_gap:.1e}",
+                "extensive/benders time": round(row["solve_s"] / binfo.solve_time_s, 2),
+            }
         rows.append(row)
         print(f"  {mid}: done", flush=True)
     return pd.DataFrame(rows).set_index("method")
@@ -171,8 +181,9 @@ def add_literal_stage1(built: BuiltModel) -> None:
     m.add_constraints(rho.sum() <= built.data.case.params.planning.max_moved_customers, name="moved_customer_limit_rho")
 
 
-def highs_of(built: BuiltModel, *, relax: bool, continuous: tuple[str, ...] = (), threads: int, time_limit_s: float,
-             options: dict | None = None) -> highspy.Highs:
+def highs_of(
+    built: BuiltModel, *, relax: bool, continuous: tuple[str, ...] = (), threads: int, time_limit_s: float, options: dict | None = None
+) -> highspy.Highs:
     """The model as a ``highspy.Highs``; ``relax`` drops all integrality, ``continuous`` only that of the named variables."""
     m = built.model
     h = linopy.io.to_highspy(m)
@@ -206,13 +217,24 @@ def literal_comparison(case, scenarios, options, methods: list[str], time_limit_
         t0 = time.perf_counter()
         add_literal_stage1(lit)
         lit_build = lit.build_time_s + time.perf_counter() - t0
-        row = {"method": mid, "binaries_ours": ours.size["binaries"], "binaries_literal": int(lit.model.variables["a"].size + lit.model.variables["b"].size),
-               "rows_ours": ours.size["constraints"], "rows_literal": int(lit.model.ncons),
-               "build_s_ours": round(ours.build_time_s, 2), "build_s_literal": round(lit_build, 2)}
+        row = {
+            "method": mid,
+            "binaries_ours": ours.size["binaries"],
+            "binaries_literal": int(lit.model.variables["a"].size + lit.model.variables["b"].size),
+            "rows_ours": ours.size["constraints"],
+            "rows_literal": int(lit.model.ncons),
+            "build_s_ours": round(ours.build_time_s, 2),
+            "build_s_literal": round(lit_build, 2),
+        }
         t_o, lp_o = run_highs(highs_of(ours, relax=True, threads=threads, time_limit_s=time_limit_s))
         t_l, lp_l = run_highs(highs_of(lit, relax=True, threads=threads, time_limit_s=time_limit_s))
-        row |= {"lp_bound_ours": round(lp_o, 3), "lp_bound_literal": round(lp_l, 3), "lp_bound_ratio": round(lp_o / lp_l, 4),
-                "lp_s_ours": round(t_o, 2), "lp_s_literal": round(t_l, 2)}
+        row |= {
+            "lp_bound_ours": round(lp_o, 3),
+            "lp_bound_literal": round(lp_l, 3),
+            "lp_bound_ratio": round(lp_o / lp_l, 4),
+            "lp_s_ours": round(t_o, 2),
+            "lp_s_literal": round(t_l, 2),
+        }
         if solve_milp:
             h_o = highs_of(ours, relax=False, threads=threads, time_limit_s=time_limit_s, options=TUNED_HIGHS)
             h_l = highs_of(lit, relax=False, continuous=("u",), threads=threads, time_limit_s=time_limit_s, options=TUNED_HIGHS)
@@ -220,8 +242,15 @@ def literal_comparison(case, scenarios, options, methods: list[str], time_limit_
             g_o = h_o.getInfo().mip_gap
             t_l, ob_l = run_highs(h_l)
             g_l = h_l.getInfo().mip_gap
-            row |= {"milp_obj_ours": round(ob_o, 3), "milp_obj_literal": round(ob_l, 3), "gap_ours": f"{g_o:.1e}", "gap_literal": f"{g_l:.1e}",
-                    "milp_s_ours": round(t_o, 2), "milp_s_literal": round(t_l, 2), "milp_time_ratio_literal/ours": round(t_l / max(t_o, 1e-9), 2)}
+            row |= {
+                "milp_obj_ours": round(ob_o, 3),
+                "milp_obj_literal": round(ob_l, 3),
+                "gap_ours": f"{g_o:.1e}",
+                "gap_literal": f"{g_l:.1e}",
+                "milp_s_ours": round(t_o, 2),
+                "milp_s_literal": round(t_l, 2),
+                "milp_time_ratio_literal/ours": round(t_l / max(t_o, 1e-9), 2),
+            }
         print(f"  {mid}: literal comparison done", flush=True)
         rows.append(row)
     return pd.DataFrame(rows).set_index("method").T
@@ -235,7 +264,9 @@ def main(argv: list[str] | None = None) -> None:
     limit = args.time_limit or (30.0 if args.quick else 60.0)
     t0 = time.perf_counter()
     case, scenarios, options = default_inputs(limit)
-    print(f"default case, imbalance weight {IMBALANCE_WEIGHT:g}, time limit {limit:g} s per solve; inputs in {time.perf_counter() - t0:.1f} s")
+    print(
+        f"default case, imbalance weight {IMBALANCE_WEIGHT:g}, time limit {limit:g} s per solve; inputs in {time.perf_counter() - t0:.1f} s"
+    )
     pd.set_option("display.width", 200)
     pd.set_option("display.max_columns", 30)
     print("\n== methods (one run, solved in turn) ==", flush=True)

@@ -40,8 +40,10 @@ def main(out_dir: str | Path | None = None) -> None:
         result = build_profiles(case)
         build_s = time.perf_counter() - t0
         c = case.customers
-        print(f"case {case.name}: {len(c)} customers, {int(c['metered'].sum())} metered; "
-              f"{len(result.train_days)} training and {len(result.heldout_days)} held-out days")
+        print(
+            f"case {case.name}: {len(c)} customers, {int(c['metered'].sum())} metered; "
+            f"{len(result.train_days)} training and {len(result.heldout_days)} held-out days"
+        )
         rep = result.cleaning_report
         print("\ncleaning (sums over customers):")
         print(rep.drop(columns=["type"]).sum().to_string())

@@ -28,7 +28,6 @@ import pandas as pd
 import pytest
 import shapely
 
-from tests.conftest import CRS, X0, Y0, fig3_case
 from lvbalance.case import Case, CaseError, Network, Streets
 from lvbalance.coupling import (
     TailChain,
@@ -45,6 +44,7 @@ from lvbalance.coupling import (
 )
 from lvbalance.coupling.options import straight_distance_m
 from lvbalance.params import Params, Proximity
+from tests.fixtures import CRS, X0, Y0, fig3_case
 
 
 def _xy(x: float, y: float) -> tuple[float, float]:
@@ -54,9 +54,9 @@ def _xy(x: float, y: float) -> tuple[float, float]:
 def make_case(nodes: dict, lines: list, customers: list, streets: list, params: Params | None = None) -> Case:
     """A case from plain tuples: nodes {id: (x, y, kind)}, lines [(id, a, b)],
     customers [(id, node, x, y)], streets [(id, [(x, y), ...], cost_per_m)]."""
-    nodes_df = pd.DataFrame(
-        [(n, *_xy(x, y), k) for n, (x, y, k) in nodes.items()], columns=["node_id", "x", "y", "kind"]
-    ).set_index("node_id")
+    nodes_df = pd.DataFrame([(n, *_xy(x, y), k) for n, (x, y, k) in nodes.items()], columns=["node_id", "x", "y", "kind"]).set_index(
+        "node_id"
+    )
     lines_df = pd.DataFrame(
         [(lid, a, b, 100.0, 150.0, 0.206, 0.08, "NAYY 4x150 SE") for lid, a, b in lines],
         columns=["line_id", "from_node", "to_node", "length_m", "rated_kw", "r_ohm_per_km", "x_ohm_per_km", "std_type"],
@@ -71,19 +71,31 @@ def make_case(nodes: dict, lines: list, customers: list, streets: list, params: 
         index=pd.Index([s for s, *_ in streets], name="street_id"),
         crs=CRS,
     )
-    readings = pd.DataFrame({"customer_id": pd.Series(dtype=str), "timestamp": pd.Series(dtype="datetime64[ns]"), "p_kw": pd.Series(dtype=float)})
+    readings = pd.DataFrame(
+        {"customer_id": pd.Series(dtype=str), "timestamp": pd.Series(dtype="datetime64[ns]"), "p_kw": pd.Series(dtype=float)}
+    )
     calendar = pd.DataFrame({"day_type": pd.Series(dtype=str), "weather": pd.Series(dtype=str)}, index=pd.DatetimeIndex([], name="date"))
     return Case(
-        name="hand", crs=CRS, network=Network(nodes_df, lines_df), streets=Streets(segments),
-        customers=customers_df, meter_readings=readings, calendar=calendar, params=params or Params(),
+        name="hand",
+        crs=CRS,
+        network=Network(nodes_df, lines_df),
+        streets=Streets(segments),
+        customers=customers_df,
+        meter_readings=readings,
+        calendar=calendar,
+        params=params or Params(),
     )
 
 
 def grid_case(**planning) -> Case:
     """The grid of the module docstring (a fresh case per call)."""
     return make_case(
-        nodes={"B": (0, 0, "busbar"), "a1": (100, 0, "customer_access"), "a2": (200, 0, "customer_access"),
-               "b1": (200, -100, "customer_access")},
+        nodes={
+            "B": (0, 0, "busbar"),
+            "a1": (100, 0, "customer_access"),
+            "a2": (200, 0, "customer_access"),
+            "b1": (200, -100, "customer_access"),
+        },
         lines=[("l1", "B", "a1"), ("l2", "a1", "a2"), ("l3", "B", "b1")],
         customers=[("cz", "a1", 100, 5), ("ca", "a2", 200, 5), ("cb", "b1", 200, -105)],
         streets=[
@@ -198,8 +210,7 @@ def test_fig3_load_combination_table() -> None:
         {"end_node": "m2", "q": 1, "cut_node": "m2", "from_feeder": "F2", "customers": ("c8",), "moved_nodes": ("m2",)},
         {"end_node": "m2", "q": 2, "cut_node": "m1", "from_feeder": "F2", "customers": ("c8", "c7"), "moved_nodes": ("m2", "m1")},
         {"end_node": "n5", "q": 2, "cut_node": "n5", "from_feeder": "F1", "customers": ("c1", "c2"), "moved_nodes": ("n5",)},
-        {"end_node": "n5", "q": 3, "cut_node": "n4", "from_feeder": "F1", "customers": ("c1", "c2", "c3"),
-         "moved_nodes": ("n5", "n4")},
+        {"end_node": "n5", "q": 3, "cut_node": "n4", "from_feeder": "F1", "customers": ("c1", "c2", "c3"), "moved_nodes": ("n5", "n4")},
         {"end_node": "n6", "q": 1, "cut_node": "n6", "from_feeder": "F1", "customers": ("c6",), "moved_nodes": ("n6",)},
     ]
 
@@ -325,8 +336,20 @@ def test_options_frame_columns_and_index() -> None:
     options = move_options(grid_case())
     assert options.index.name == "option"
     assert list(options.columns) == [
-        "end_node", "q", "cut_node", "to_node", "from_feeder", "to_feeder", "customers", "moved_nodes",
-        "cost", "route_length_m", "route", "street_cost", "street_route_length_m", "max_customer_distance_m",
+        "end_node",
+        "q",
+        "cut_node",
+        "to_node",
+        "from_feeder",
+        "to_feeder",
+        "customers",
+        "moved_nodes",
+        "cost",
+        "route_length_m",
+        "route",
+        "street_cost",
+        "street_route_length_m",
+        "max_customer_distance_m",
     ]
     assert options["q"].dtype.kind == "i"
     assert all(isinstance(r, shapely.LineString) for r in options["route"])

@@ -23,8 +23,17 @@ from lvbalance.powerflow import ac_before_after, ac_check, method_power
 from lvbalance.results import Move
 from tests.fixtures import SCENARIO_IDS, coarse, fig3_case, hand_scenarios
 
-TAIL_MOVE = Move(end_node="n5", cut_node="n5", to_node="m2", customers=["c1", "c2"], from_feeder="F1",
-                 to_feeder="F2", route_length_m=220.0, cost=0.0, route=[])
+TAIL_MOVE = Move(
+    end_node="n5",
+    cut_node="n5",
+    to_node="m2",
+    customers=["c1", "c2"],
+    from_feeder="F1",
+    to_feeder="F2",
+    route_length_m=220.0,
+    cost=0.0,
+    route=[],
+)
 BASE_KW = {"residential": 2.0, "commercial": 8.0, "pv": -3.0, "ev": 5.0}
 R_150 = 0.208  # NAYY 4x150 SE [ohm/km]
 

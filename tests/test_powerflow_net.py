@@ -21,8 +21,17 @@ from lvbalance.powerflow import build_pandapower_net, kw_to_ka, move_peak_kw, si
 from lvbalance.results import Move
 from tests.fixtures import fig3_case
 
-TAIL_MOVE = Move(end_node="n5", cut_node="n5", to_node="m2", customers=["c1", "c2"], from_feeder="F1",
-                 to_feeder="F2", route_length_m=220.0, cost=0.0, route=[])
+TAIL_MOVE = Move(
+    end_node="n5",
+    cut_node="n5",
+    to_node="m2",
+    customers=["c1", "c2"],
+    from_feeder="F1",
+    to_feeder="F2",
+    route_length_m=220.0,
+    cost=0.0,
+    route=[],
+)
 
 
 def with_powerflow(case: Case, **values: object) -> Case:

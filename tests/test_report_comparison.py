@@ -25,8 +25,16 @@ EXPECTED_CELLS = {
     "m1": ["streets + V2G", "12.35 → 8.90", "20.00 → 12.63", "8", "167", "6,674", "36.0", "1.3%"],
     "m3": ["straight lines", "12.35 → 6.80", "20.00 → 10.00", "10", "822", "36,635", "70.7", "–"],
 }
-HEADERS = ["method", "expected imbalance\nbefore → after [%]", "peak imbalance\nbefore → after [%]", "moved\ncustomers",
-           "new line\n[m]", "cost\n[currency]", "solve time\n[s]", "MIP gap\n[%]"]
+HEADERS = [
+    "method",
+    "expected imbalance\nbefore → after [%]",
+    "peak imbalance\nbefore → after [%]",
+    "moved\ncustomers",
+    "new line\n[m]",
+    "cost\n[currency]",
+    "solve time\n[s]",
+    "MIP gap\n[%]",
+]
 
 
 def outputs(folder: Path, metrics: dict | None = None) -> MethodOutputs:
@@ -35,9 +43,18 @@ def outputs(folder: Path, metrics: dict | None = None) -> MethodOutputs:
 
 
 def metrics(before: float, after: float, gap: float | None) -> dict:
-    return {"expected_imbalance_before_pct": before, "expected_imbalance_after_pct": after, "peak_imbalance_before_pct": 2 * before,
-            "peak_imbalance_after_pct": 2 * after, "moved_customers": 3, "route_length_m": 1234.4, "build_time_s": 0.5,
-            "solve_time_s": 2.04, "mip_gap": gap, "total_cost": 98765.4}
+    return {
+        "expected_imbalance_before_pct": before,
+        "expected_imbalance_after_pct": after,
+        "peak_imbalance_before_pct": 2 * before,
+        "peak_imbalance_after_pct": 2 * after,
+        "moved_customers": 3,
+        "route_length_m": 1234.4,
+        "build_time_s": 0.5,
+        "solve_time_s": 2.04,
+        "mip_gap": gap,
+        "total_cost": 98765.4,
+    }
 
 
 def test_comparison_data_reads_comparison_csv_in_run_order(tmp_path):
@@ -73,7 +90,14 @@ def test_comparison_data_from_metrics_json_without_comparison_csv(tmp_path):
     assert list(d["cost"]) == [98765.4, 98765.4]  # metrics.json total_cost
     cells = format_comparison(d)
     assert list(cells.loc["m1"]) == [
-        "streets + V2G (the paper's method)", "10.00 → 7.50", "20.00 → 15.00", "3", "1,234", "98,765", "2.0", "–",
+        "streets + V2G (the paper's method)",
+        "10.00 → 7.50",
+        "20.00 → 15.00",
+        "3",
+        "1,234",
+        "98,765",
+        "2.0",
+        "–",
     ]
     assert cells.at["mine", "MIP gap\n[%]"] == "2.0%"
 

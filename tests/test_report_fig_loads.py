@@ -37,10 +37,14 @@ def hand_runs() -> dict[str, MethodOutputs]:
     scenarios = pd.DataFrame({"probability": [0.7, 0.3]}, index=pd.Index(["s1", "s2"], name="scenario"))
     runs = {}
     for m, by_scen in RATES.items():
-        loads = pd.DataFrame([
-            {"scenario": s, "step": k, "feeder": f, "p_kw": 150 * rate, "load_rate": rate}
-            for s, steps in by_scen.items() for k, pair in enumerate(steps) for f, rate in zip(("F1", "F2"), pair)
-        ])
+        loads = pd.DataFrame(
+            [
+                {"scenario": s, "step": k, "feeder": f, "p_kw": 150 * rate, "load_rate": rate}
+                for s, steps in by_scen.items()
+                for k, pair in enumerate(steps)
+                for f, rate in zip(("F1", "F2"), pair)
+            ]
+        )
         runs[m] = MethodOutputs(m, Path(m), Plan(m, 0.0, 0.0, 1.0, 0.0, 0), {}, loads, pd.DataFrame(), scenarios)
     return runs
 
@@ -54,8 +58,14 @@ def test_imbalance_data_is_eq14_before_and_after():
     d = imbalance_data(hourly_case(), hand_runs())
     assert list(d.columns) == ["scenario", "probability", "step", "hour", "series", "imbalance_pct"]
     assert list(zip(d["scenario"], d["series"], d["step"])) == [
-        ("s1", "before", 0), ("s1", "before", 1), ("s1", "m1", 0), ("s1", "m1", 1),
-        ("s2", "before", 0), ("s2", "before", 1), ("s2", "m1", 0), ("s2", "m1", 1),
+        ("s1", "before", 0),
+        ("s1", "before", 1),
+        ("s1", "m1", 0),
+        ("s1", "m1", 1),
+        ("s2", "before", 0),
+        ("s2", "before", 1),
+        ("s2", "m1", 0),
+        ("s2", "m1", 1),
     ]
     np.testing.assert_allclose(d["imbalance_pct"], [30, 10, 10, 0, 50, 0, 20, 10], atol=1e-9)
     np.testing.assert_array_equal(d["probability"], [0.7] * 4 + [0.3] * 4)

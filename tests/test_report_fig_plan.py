@@ -18,8 +18,17 @@ from lvbalance.results import Move, Plan
 from tests.fixtures import X0, Y0, fig3_case
 
 ROUTE = [[X0 + 250, Y0], [X0 + 250, Y0 - 120], [X0 + 150, Y0 - 120]]
-MOVE = Move(end_node="n5", cut_node="n5", to_node="m2", customers=["c1", "c2"], from_feeder="F1", to_feeder="F2",
-            route_length_m=220.0, cost=26400.0, route=ROUTE)
+MOVE = Move(
+    end_node="n5",
+    cut_node="n5",
+    to_node="m2",
+    customers=["c1", "c2"],
+    from_feeder="F1",
+    to_feeder="F2",
+    route_length_m=220.0,
+    cost=26400.0,
+    route=ROUTE,
+)
 
 
 def outputs(method: str, moves: list[Move]) -> MethodOutputs:

@@ -24,14 +24,21 @@ F1_KW, F2_KW = [10.0, 20.0, 30.0, 40.0], [5.0, 5.0, 5.0, 5.0]
 
 
 def hand_outputs() -> MethodOutputs:
-    schedules = pd.DataFrame([
-        {"scenario": s, "step": k, "customer_id": "c2", "p_uncontrolled_kw": UNCONTROLLED[k], "p_scheduled_kw": p[k]}
-        for s, p in SCHEDULED.items() for k in range(4)
-    ])
-    loads = pd.DataFrame([
-        {"scenario": s, "step": k, "feeder": f, "p_kw": kw[k], "load_rate": kw[k] / 150}
-        for s in SCHEDULED for f, kw in (("F1", F1_KW), ("F2", F2_KW)) for k in range(4)
-    ])
+    schedules = pd.DataFrame(
+        [
+            {"scenario": s, "step": k, "customer_id": "c2", "p_uncontrolled_kw": UNCONTROLLED[k], "p_scheduled_kw": p[k]}
+            for s, p in SCHEDULED.items()
+            for k in range(4)
+        ]
+    )
+    loads = pd.DataFrame(
+        [
+            {"scenario": s, "step": k, "feeder": f, "p_kw": kw[k], "load_rate": kw[k] / 150}
+            for s in SCHEDULED
+            for f, kw in (("F1", F1_KW), ("F2", F2_KW))
+            for k in range(4)
+        ]
+    )
     scenarios = pd.DataFrame({"probability": [0.7, 0.3]}, index=pd.Index(["s1", "s2"], name="scenario"))
     return MethodOutputs("m1", Path("m1"), Plan("m1", 0.0, 0.0, 1.0, 0.0, 0), {}, loads, schedules, scenarios)
 

@@ -32,14 +32,33 @@ M1 = "m1: streets + V2G (the paper's method)"
 
 # --------------------------------------------------------------------------- plan summaries, by hand
 
-MOVE = Move(end_node="n5", cut_node="n5", to_node="m2", customers=["c1", "c2"], from_feeder="F1", to_feeder="F2",
-            route_length_m=220.0, cost=26400.0, route=[[X0 + 250, Y0], [X0 + 250, Y0 - 120], [X0 + 150, Y0 - 120]])
+MOVE = Move(
+    end_node="n5",
+    cut_node="n5",
+    to_node="m2",
+    customers=["c1", "c2"],
+    from_feeder="F1",
+    to_feeder="F2",
+    route_length_m=220.0,
+    cost=26400.0,
+    route=[[X0 + 250, Y0], [X0 + 250, Y0 - 120], [X0 + 150, Y0 - 120]],
+)
 
 
 def summary_of(moves: list[Move], **metrics) -> str:
-    mt = {"expected_imbalance_before_pct": 10.0, "expected_imbalance_after_pct": 7.5, "peak_imbalance_before_pct": 20.0,
-          "peak_imbalance_after_pct": 15.0, "route_length_m": 220.0, "max_line_loading_before": 0.8, "max_line_loading_after": 0.6,
-          "status": "optimal", "mip_gap": 0.02, "solve_time_s": 3.21, **metrics}
+    mt = {
+        "expected_imbalance_before_pct": 10.0,
+        "expected_imbalance_after_pct": 7.5,
+        "peak_imbalance_before_pct": 20.0,
+        "peak_imbalance_after_pct": 15.0,
+        "route_length_m": 220.0,
+        "max_line_loading_before": 0.8,
+        "max_line_loading_after": 0.6,
+        "status": "optimal",
+        "mip_gap": 0.02,
+        "solve_time_s": 3.21,
+        **metrics,
+    }
     moved = sum(len(m.customers) for m in moves)
     plan = Plan("m1", 0.0, mt["mip_gap"] or 0.0, mt["solve_time_s"], sum(m.cost for m in moves), moved, moves)
     empty = pd.DataFrame()
@@ -55,8 +74,7 @@ def test_plan_summary_of_a_move():
 
 
 def test_plan_summary_without_moves_and_with_slack():
-    text = summary_of([], expected_imbalance_after_pct=10.01, mip_gap=None, route_length_m=0.0,
-                      violations=[{"line": "l1"}, {"line": "l2"}])
+    text = summary_of([], expected_imbalance_after_pct=10.01, mip_gap=None, route_length_m=0.0, violations=[{"line": "l1"}, {"line": "l2"}])
     assert text.startswith("No move. Expected imbalance 10.00 % → 10.01 % (no change); ")
     assert text.endswith("solver status optimal, solved in 3.2 s. 2 line rule(s) met only with penalised slack.")
 
@@ -124,8 +142,13 @@ def figures_in(page: str) -> list[str]:
 def test_report_figures_in_order(written):
     case, out = written
     titles = [t for t, _ in report_figures(case, read_run(out))]
-    assert titles == [f"Plan on the map: {M1}", f"EV schedule: {M1}", "Imbalance over the day, per scenario",
-                      f"Feeder load rates: {M1}", "Comparison table"]
+    assert titles == [
+        f"Plan on the map: {M1}",
+        f"EV schedule: {M1}",
+        "Imbalance over the day, per scenario",
+        f"Feeder load rates: {M1}",
+        "Comparison table",
+    ]
 
 
 def test_report_is_one_file_with_tables_map_and_figures(written, tmp_path):
@@ -165,8 +188,13 @@ def test_report_of_a_single_plan_folder(written):
     runs = read_run(out / "m1")  # lvbalance plan: no baseline folder, before from profiles.csv
     assert list(runs) == ["m1"]
     page = render_report(case, runs)
-    assert figures_in(page) == [f"Plan on the map: {M1}", f"EV schedule: {M1}", "Imbalance over the day, per scenario",
-                                f"Feeder load rates: {M1}", "Comparison table"]
+    assert figures_in(page) == [
+        f"Plan on the map: {M1}",
+        f"EV schedule: {M1}",
+        "Imbalance over the day, per scenario",
+        f"Feeder load rates: {M1}",
+        "Comparison table",
+    ]
     assert "ac-power-flow-check" not in page  # no out_dir: no evaluation section
 
 
@@ -175,10 +203,22 @@ def test_report_renders_in_headless_chromium(written, tmp_path):
     case, out = written
     path = write_report(case, copy_of(out, tmp_path))
     png = tmp_path / "report.png"
-    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-           f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={png}", "--window-size=1400,2000",
-           "--virtual-time-budget=3000", path.as_uri()]
+    cmd = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        f"--screenshot={png}",
+        "--window-size=1400,2000",
+        "--virtual-time-budget=3000",
+        path.as_uri(),
+    ]
     subprocess.run(cmd, check=True, capture_output=True, timeout=120)
     assert png.stat().st_size > 20_000
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

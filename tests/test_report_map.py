@@ -22,8 +22,17 @@ from lvbalance.report.outputs import MethodOutputs
 from lvbalance.results import Move, Plan
 from tests.fixtures import X0, Y0, fig3_case
 
-MOVE = Move(end_node="n5", cut_node="n5", to_node="m2", customers=["c1", "c2"], from_feeder="F1", to_feeder="F2",
-            route_length_m=220.04, cost=26400.4, route=[[X0 + 250, Y0], [X0 + 250, Y0 - 120], [X0 + 150, Y0 - 120]])
+MOVE = Move(
+    end_node="n5",
+    cut_node="n5",
+    to_node="m2",
+    customers=["c1", "c2"],
+    from_feeder="F1",
+    to_feeder="F2",
+    route_length_m=220.04,
+    cost=26400.4,
+    route=[[X0 + 250, Y0], [X0 + 250, Y0 - 120], [X0 + 150, Y0 - 120]],
+)
 BLUE, ORANGE = "#1f77b4", "#ff7f0e"  # F1, F2
 
 
@@ -50,10 +59,27 @@ def test_map_layers_of_a_hand_plan():
     after = {p["line_id"]: p["feeder"] for p in props(layers["network after m1"])}
     assert after == {"l1": "F1", "l2": "F1", "l3": "F1", "l4": "F1", "l6": "F1", "l7": "F2", "l8": "F2", "new line 1": "F2"}
     new, cut = props(layers["moves m1"])
-    assert new == {"kind": "new line", "move": 1, "method": "m1", "customers": "c1, c2", "feeders": "F1 → F2",
-                   "route_length_m": 220.0, "cost": 26400.0, "colour": ORANGE}
-    assert cut == {"kind": "line cut", "move": None, "method": "m1", "customers": "", "feeders": "F1 (out of service)",
-                   "route_length_m": None, "cost": None, "colour": "#000000", "line_id": "l5"}
+    assert new == {
+        "kind": "new line",
+        "move": 1,
+        "method": "m1",
+        "customers": "c1, c2",
+        "feeders": "F1 → F2",
+        "route_length_m": 220.0,
+        "cost": 26400.0,
+        "colour": ORANGE,
+    }
+    assert cut == {
+        "kind": "line cut",
+        "move": None,
+        "method": "m1",
+        "customers": "",
+        "feeders": "F1 (out of service)",
+        "route_length_m": None,
+        "cost": None,
+        "colour": "#000000",
+        "line_id": "l5",
+    }
     customers = {p["customer_id"]: (p["feeder_as_built"], p["moved_by"], p["colour"]) for p in props(layers["customers"])}
     assert customers["c1"] == ("F1", "m1 (to F2)", BLUE) and customers["c2"] == ("F1", "m1 (to F2)", BLUE)
     assert customers["c3"] == ("F1", "—", BLUE) and customers["c8"] == ("F2", "—", ORANGE)

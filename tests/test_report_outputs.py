@@ -32,11 +32,14 @@ def write_method_folder(folder: Path, method: str, *, feeder_loads: pd.DataFrame
         feeder_loads = pd.DataFrame({"scenario": "s1", "step": 0, "feeder": ["F1", "F2"], "p_kw": [0.0, 0.0], "load_rate": [0.0, 0.0]})
     feeder_loads.to_csv(folder / "feeder_loads.csv", index=False)
     pd.DataFrame({"scenario": ["s1"], "step": [0], "customer_id": ["c2"], "p_uncontrolled_kw": [2.0], "p_scheduled_kw": [0.5]}).to_csv(
-        folder / "schedules.csv", index=False)
+        folder / "schedules.csv", index=False
+    )
     pd.DataFrame({"scenario": ["s1"], "probability": [1.0], "day_type": ["working"], "weather": ["sunny"]}).to_csv(
-        folder / "scenarios.csv", index=False)
+        folder / "scenarios.csv", index=False
+    )
     pd.DataFrame({"scenario": "s1", "step": 0, "customer_id": list(P_KW), "p_kw": list(P_KW.values())}).to_csv(
-        folder / "profiles.csv", index=False)
+        folder / "profiles.csv", index=False
+    )
     return folder
 
 

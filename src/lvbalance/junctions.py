@@ -60,8 +60,7 @@ def street_junctions(lines: np.ndarray, tol_m: float = SNAP_TOLERANCE_M) -> Junc
     lines = np.asarray(lines, dtype=object)
     n = len(lines)
     lengths = shapely.length(lines)
-    ends = np.stack([shapely.get_coordinates(shapely.get_point(lines, 0)),
-                     shapely.get_coordinates(shapely.get_point(lines, -1))], axis=1)
+    ends = np.stack([shapely.get_coordinates(shapely.get_point(lines, 0)), shapely.get_coordinates(shapely.get_point(lines, -1))], axis=1)
     end_vertex, vertex_xy = merge_points(ends.reshape(-1, 2), tol_m)
     end_vertex = end_vertex.reshape(-1, 2)
 
@@ -70,11 +69,13 @@ def street_junctions(lines: np.ndarray, tol_m: float = SNAP_TOLERANCE_M) -> Junc
     pt, sg = tree.query(vpts, predicate="dwithin", distance=tol_m)
     pos = shapely.line_locate_point(lines[sg], vpts[pt])
     inner = (pos > tol_m) & (pos < lengths[sg] - tol_m)
-    anchors = pd.DataFrame({
-        "segment": np.concatenate([np.arange(n), np.arange(n), sg[inner]]),
-        "pos": np.concatenate([np.zeros(n), lengths, pos[inner]]),
-        "vertex": np.concatenate([end_vertex[:, 0], end_vertex[:, 1], pt[inner]]),
-    })
+    anchors = pd.DataFrame(
+        {
+            "segment": np.concatenate([np.arange(n), np.arange(n), sg[inner]]),
+            "pos": np.concatenate([np.zeros(n), lengths, pos[inner]]),
+            "vertex": np.concatenate([end_vertex[:, 0], end_vertex[:, 1], pt[inner]]),
+        }
+    )
     return Junctions(end_vertex, vertex_xy, anchors)
 
 

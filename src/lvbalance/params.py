@@ -290,12 +290,15 @@ def describe(section: type[BaseModel] = Params, prefix: str = "") -> list[dict[s
     return rows
 
 
-def _merged(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
-    """``base`` with ``changes`` applied; nested tables are merged key by key, not replaced."""
+def _merged(base: dict[str, Any], changes: dict[str, Any], section: type[BaseModel] = Params) -> dict[str, Any]:
+    """``base`` with ``changes`` applied: sections (sub-tables of the schema) are merged option by
+    option; an option's value, a dict-valued one too, is replaced as a whole (as in ``case.toml``)."""
     out = dict(base)
     for key, value in changes.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merged(out[key], value)
+        field = section.model_fields.get(key)
+        sub = field.annotation if field is not None else None
+        if isinstance(sub, type) and issubclass(sub, BaseModel) and isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merged(out[key], value, sub)
         else:
             out[key] = value
     return out

@@ -38,8 +38,13 @@ class MethodRun:
 
 
 def plan_and_write(
-    case: Case, method_ids: Iterable[str], out_dir: str | Path, *, profiles: ProfileResult | None = None,
-    progress: Progress | None = None, subfolders: bool = True,
+    case: Case,
+    method_ids: Iterable[str],
+    out_dir: str | Path,
+    *,
+    profiles: ProfileResult | None = None,
+    progress: Progress | None = None,
+    subfolders: bool = True,
 ) -> dict[str, MethodRun]:
     """Plan ``case`` with each method and write its outputs.
 
@@ -75,8 +80,14 @@ def plan_and_write(
 
 
 def evaluate_and_report(
-    case: Case, results: dict[str, MethodRun], profiles: ProfileResult, out_dir: str | Path, *,
-    ac: bool = True, out_of_sample_days: bool = True, progress: Progress | None = None,
+    case: Case,
+    results: dict[str, MethodRun],
+    profiles: ProfileResult,
+    out_dir: str | Path,
+    *,
+    ac: bool = True,
+    out_of_sample_days: bool = True,
+    progress: Progress | None = None,
 ) -> Path:
     """AC power-flow check, out-of-sample evaluation, then ``report.html`` (MODEL.md §8).
 

@@ -47,8 +47,11 @@ def tail_chains(case: Case) -> dict[str, TailChain]:
             nodes.append(p)
         customers = [(c, n) for n in nodes for c in customers_of.get(n, ())]
         chains[h] = TailChain(
-            end_node=h, feeder=str(net.feeder_of_node[h]), nodes=tuple(nodes),
-            customers=tuple(c for c, _ in customers), customer_node=tuple(n for _, n in customers),
+            end_node=h,
+            feeder=str(net.feeder_of_node[h]),
+            nodes=tuple(nodes),
+            customers=tuple(c for c, _ in customers),
+            customer_node=tuple(n for _, n in customers),
         )
     return chains
 
@@ -73,8 +76,14 @@ def load_combination_table(case: Case) -> pd.DataFrame:
     for h, chain in tail_chains(case).items():
         for q in load_combinations(chain, k):
             cut = chain.customer_node[q - 1]
-            rows.append({
-                "end_node": h, "q": q, "cut_node": cut, "from_feeder": chain.feeder,
-                "customers": chain.customers[:q], "moved_nodes": chain.nodes[: chain.nodes.index(cut) + 1],
-            })
+            rows.append(
+                {
+                    "end_node": h,
+                    "q": q,
+                    "cut_node": cut,
+                    "from_feeder": chain.feeder,
+                    "customers": chain.customers[:q],
+                    "moved_nodes": chain.nodes[: chain.nodes.index(cut) + 1],
+                }
+            )
     return pd.DataFrame(rows, columns=list(COMBINATION_COLUMNS))

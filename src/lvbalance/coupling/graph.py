@@ -292,7 +292,11 @@ def build_street_graph(case: Case) -> StreetGraph:
     )
     logger.info(
         "street graph: %d vertices, %d street pieces from %d segments, %d points snapped (max %.1f m)",
-        len(vertex_xy), len(street), len(seg), len(point_xy), float(snaps.snap_m.max()) if len(snaps.snap_m) else 0.0,
+        len(vertex_xy),
+        len(street),
+        len(seg),
+        len(point_xy),
+        float(snaps.snap_m.max()) if len(snaps.snap_m) else 0.0,
     )
     return StreetGraph(vertex_xy, edges, snap_table, case.network.nodes.index, case.customers.index, mean_cost)
 
@@ -325,8 +329,11 @@ def _raise_far_snaps(point_ids: pd.MultiIndex, snap_m: np.ndarray, limit_m: floa
     if len(far):
         raise CaseError(
             [
-                Problem("streets.geojson", f"{point_ids[i][0]} {point_ids[i][1]}",
-                        f"is {snap_m[i]:.1f} m from the nearest street (limit streets.max_snap_m = {limit_m:g} m)")
+                Problem(
+                    "streets.geojson",
+                    f"{point_ids[i][0]} {point_ids[i][1]}",
+                    f"is {snap_m[i]:.1f} m from the nearest street (limit streets.max_snap_m = {limit_m:g} m)",
+                )
                 for i in far
             ],
             source="street coupling",
@@ -384,22 +391,32 @@ def _street_edges(
 ) -> pd.DataFrame:
     """One 'street' edge per piece, its ends moved exactly onto its vertices."""
     ends_xy = vertex_xy[[(u, v) for _, u, v, _ in pieces]] if pieces else np.empty((0, 2, 2))
-    return pd.DataFrame({
-        "u": [u for _, u, _, _ in pieces], "v": [v for _, _, v, _ in pieces], "kind": "street",
-        "street_id": [str(street_ids[s]) for s, *_ in pieces], "cost_per_m": cost_per_m[[s for s, *_ in pieces]],
-        "geometry": [_with_ends(g, a, b) for (_, _, _, g), (a, b) in zip(pieces, ends_xy)],
-    })
+    return pd.DataFrame(
+        {
+            "u": [u for _, u, _, _ in pieces],
+            "v": [v for _, _, v, _ in pieces],
+            "kind": "street",
+            "street_id": [str(street_ids[s]) for s, *_ in pieces],
+            "cost_per_m": cost_per_m[[s for s, *_ in pieces]],
+            "geometry": [_with_ends(g, a, b) for (_, _, _, g), (a, b) in zip(pieces, ends_xy)],
+        }
+    )
 
 
 def _connector_edges(
     point_vertex: np.ndarray, snap_vertex: np.ndarray, point_xy: np.ndarray, vertex_xy: np.ndarray, cost_per_m: float
 ) -> pd.DataFrame:
     """One straight 'connector' edge from each point to its snap vertex, at ``cost_per_m`` [currency/m]."""
-    return pd.DataFrame({
-        "u": point_vertex, "v": snap_vertex, "kind": "connector", "street_id": "",
-        "cost_per_m": cost_per_m,
-        "geometry": [LineString([a, b]) for a, b in zip(point_xy, vertex_xy[snap_vertex])],
-    })
+    return pd.DataFrame(
+        {
+            "u": point_vertex,
+            "v": snap_vertex,
+            "kind": "connector",
+            "street_id": "",
+            "cost_per_m": cost_per_m,
+            "geometry": [LineString([a, b]) for a, b in zip(point_xy, vertex_xy[snap_vertex])],
+        }
+    )
 
 
 def _with_ends(piece: LineString, a: np.ndarray, b: np.ndarray) -> LineString:

@@ -25,17 +25,27 @@ from lvbalance.params import CostModel, PlanningParams, Proximity
 logger = logging.getLogger(__name__)
 
 OPTION_COLUMNS = (
-    "end_node", "q", "cut_node", "to_node", "from_feeder", "to_feeder", "customers", "moved_nodes",
-    "cost", "route_length_m", "route", "street_cost", "street_route_length_m", "max_customer_distance_m",
+    "end_node",
+    "q",
+    "cut_node",
+    "to_node",
+    "from_feeder",
+    "to_feeder",
+    "customers",
+    "moved_nodes",
+    "cost",
+    "route_length_m",
+    "route",
+    "street_cost",
+    "street_route_length_m",
+    "max_customer_distance_m",
 )
 
 
 # --------------------------------------------------------------------------- Eq 3, Eq 13
 
 
-def option_cost(
-    cut_cost: ArrayLike, customer_cost: ArrayLike, *, cost_model: CostModel, fixed_cost: float
-) -> np.ndarray:
+def option_cost(cut_cost: ArrayLike, customer_cost: ArrayLike, *, cost_model: CostModel, fixed_cost: float) -> np.ndarray:
     """Eq 3: construction cost ``C[o]`` of move options [currency].
 
     ``per-option`` (default, MODEL.md §4: one new line serves the whole load combination)::
@@ -146,14 +156,21 @@ def move_options(case: Case, *, straight_line: bool = False, graph: StreetGraph 
     node_pos = pd.Series(np.arange(len(net.nodes)), index=net.nodes.index)
     node_xy = net.nodes[["x", "y"]].to_numpy(float)
     targets = _Targets(
-        node=feeder.index.to_numpy(), feeder=feeder.to_numpy(),
-        row=graph.routes.node_row[feeder.index.to_numpy()].to_numpy(), xy=node_xy[node_pos[feeder.index].to_numpy()],
+        node=feeder.index.to_numpy(),
+        feeder=feeder.to_numpy(),
+        row=graph.routes.node_row[feeder.index.to_numpy()].to_numpy(),
+        xy=node_xy[node_pos[feeder.index].to_numpy()],
     )
     customer_xy = case.customers[["x", "y"]].astype(float)
     frames = [
         _combination_options(
-            lc, targets, graph, case.params.planning, cut_xy=node_xy[node_pos[lc.cut_node]],
-            customer_xy=customer_xy.loc[list(lc.customers)].to_numpy(), straight_line=straight_line,
+            lc,
+            targets,
+            graph,
+            case.params.planning,
+            cut_xy=node_xy[node_pos[lc.cut_node]],
+            customer_xy=customer_xy.loc[list(lc.customers)].to_numpy(),
+            straight_line=straight_line,
         )
         for lc in load_combination_table(case).itertuples(index=False)
     ]
@@ -163,16 +180,20 @@ def move_options(case: Case, *, straight_line: bool = False, graph: StreetGraph 
     options["street_route_length_m"] = np.array([r[1] for r in street_routes], dtype=float)
     options["route_length_m"] = options["straight_m"] if straight_line else options["street_route_length_m"]
     options["q"] = options["q"].astype(int)
-    options.index = pd.Index(
-        [f"{h}/{q}->{i}" for h, q, i in zip(options["end_node"], options["q"], options["to_node"])], name="option"
-    )
+    options.index = pd.Index([f"{h}/{q}->{i}" for h, q, i in zip(options["end_node"], options["q"], options["to_node"])], name="option")
     logger.info("%d admissible move options (%s)", len(options), "straight line" if straight_line else "streets")
     return options[list(OPTION_COLUMNS)]
 
 
 def _combination_options(
-    lc: Any, targets: _Targets, graph: StreetGraph, planning: PlanningParams, *,
-    cut_xy: np.ndarray, customer_xy: np.ndarray, straight_line: bool,
+    lc: Any,
+    targets: _Targets,
+    graph: StreetGraph,
+    planning: PlanningParams,
+    *,
+    cut_xy: np.ndarray,
+    customer_xy: np.ndarray,
+    straight_line: bool,
 ) -> pd.DataFrame:
     """The admissible options of one load combination ``lc`` (a row of the combination table).
 
@@ -192,22 +213,35 @@ def _combination_options(
     straight_m = straight_distance_m(to_xy, cut_xy[None, :])[:, 0]
     model, fixed = planning.cost_model, planning.fixed_cost
     street_cost = option_cost(
-        routes.cost[rows, routes.node_row[lc.cut_node]], routes.cost[np.ix_(rows, customer_cols)],
-        cost_model=model, fixed_cost=fixed,
+        routes.cost[rows, routes.node_row[lc.cut_node]],
+        routes.cost[np.ix_(rows, customer_cols)],
+        cost_model=model,
+        fixed_cost=fixed,
     )
     straight_cost = option_cost(
-        graph.mean_cost_per_m * straight_m, graph.mean_cost_per_m * straight_to_customer_m,
-        cost_model=model, fixed_cost=fixed,
+        graph.mean_cost_per_m * straight_m,
+        graph.mean_cost_per_m * straight_to_customer_m,
+        cost_model=model,
+        fixed_cost=fixed,
     )
 
     ok = within_reach(distance_m, max_route_m=planning.max_route_m) & np.isfinite(street_cost)
-    return pd.DataFrame({
-        "end_node": lc.end_node, "q": lc.q, "cut_node": lc.cut_node, "to_node": to[ok],
-        "from_feeder": lc.from_feeder, "to_feeder": targets.feeder[other][ok],
-        "customers": [lc.customers] * int(ok.sum()), "moved_nodes": [lc.moved_nodes] * int(ok.sum()),
-        "cost": (straight_cost if straight_line else street_cost)[ok],
-        "street_cost": street_cost[ok], "max_customer_distance_m": distance_m[ok], "straight_m": straight_m[ok],
-    })
+    return pd.DataFrame(
+        {
+            "end_node": lc.end_node,
+            "q": lc.q,
+            "cut_node": lc.cut_node,
+            "to_node": to[ok],
+            "from_feeder": lc.from_feeder,
+            "to_feeder": targets.feeder[other][ok],
+            "customers": [lc.customers] * int(ok.sum()),
+            "moved_nodes": [lc.moved_nodes] * int(ok.sum()),
+            "cost": (straight_cost if straight_line else street_cost)[ok],
+            "street_cost": street_cost[ok],
+            "max_customer_distance_m": distance_m[ok],
+            "straight_m": straight_m[ok],
+        }
+    )
 
 
 def options_summary(case: Case, options: pd.DataFrame) -> pd.DataFrame:
@@ -218,14 +252,22 @@ def options_summary(case: Case, options: pd.DataFrame) -> pd.DataFrame:
     ``to_node``, ``cost`` [currency], ``route_length_m`` [m].
     """
     k = case.params.planning.max_customers_per_move
-    chains = pd.DataFrame([
-        {"end_node": h, "feeder": c.feeder, "chain_customers": " ".join(c.customers),
-         "admissible_q": " ".join(map(str, load_combinations(c, k)))}
-        for h, c in tail_chains(case).items()
-    ], columns=["end_node", "feeder", "chain_customers", "admissible_q"])
+    chains = pd.DataFrame(
+        [
+            {
+                "end_node": h,
+                "feeder": c.feeder,
+                "chain_customers": " ".join(c.customers),
+                "admissible_q": " ".join(map(str, load_combinations(c, k))),
+            }
+            for h, c in tail_chains(case).items()
+        ],
+        columns=["end_node", "feeder", "chain_customers", "admissible_q"],
+    )
     best = (
-        options.sort_values(["cost", "q"]).groupby(["end_node", "to_feeder"], as_index=False).first()
-        [["end_node", "to_feeder", "q", "to_node", "cost", "route_length_m"]]
+        options.sort_values(["cost", "q"])
+        .groupby(["end_node", "to_feeder"], as_index=False)
+        .first()[["end_node", "to_feeder", "q", "to_node", "cost", "route_length_m"]]
     )
     out = chains.merge(best, on="end_node", how="left")
     out["to_feeder"] = out["to_feeder"].fillna("")

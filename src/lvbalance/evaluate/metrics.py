@@ -36,9 +36,12 @@ def compute_metrics(result: MethodResult) -> Metrics:
     heavy = {lid: max_run(np.abs(P) > mu * rating[lid]) for lid, P in flows1.items() if lid in rating.index}
     per_scenario = [
         {
-            "scenario": s, "probability": float(beta[k]),
-            "expected_imbalance_before_pct": float(imb0[k].mean()), "expected_imbalance_after_pct": float(imb1[k].mean()),
-            "peak_imbalance_before_pct": float(imb0[k].max()), "peak_imbalance_after_pct": float(imb1[k].max()),
+            "scenario": s,
+            "probability": float(beta[k]),
+            "expected_imbalance_before_pct": float(imb0[k].mean()),
+            "expected_imbalance_after_pct": float(imb1[k].mean()),
+            "peak_imbalance_before_pct": float(imb0[k].max()),
+            "peak_imbalance_after_pct": float(imb1[k].max()),
         }
         for k, s in enumerate(scen)
     ]

@@ -51,7 +51,11 @@ def daily_imbalance(result: MethodResult) -> pd.Series:
 
 
 def out_of_sample(
-    case: Case, profiles: ProfileResult, plans: dict[str, MethodResult], *, options: dict[bool, pd.DataFrame] | None = None,
+    case: Case,
+    profiles: ProfileResult,
+    plans: dict[str, MethodResult],
+    *,
+    options: dict[bool, pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
     """Daily imbalance on the held-out days with each method's stage-1 plan fixed.
 
@@ -76,9 +80,13 @@ def out_of_sample(
     for mid, d in per_day.items():
         rows[mid] = {
             "days": len(d),
-            "mean_pct": float(d.mean()), "p95_pct": float(d.quantile(0.95)), "worst_pct": float(d.max()),
+            "mean_pct": float(d.mean()),
+            "p95_pct": float(d.quantile(0.95)),
+            "worst_pct": float(d.max()),
             "worst_day": str(d.idxmax()),
-            "baseline_mean_pct": float(base.mean()), "baseline_p95_pct": float(base.quantile(0.95)), "baseline_worst_pct": float(base.max()),
+            "baseline_mean_pct": float(base.mean()),
+            "baseline_p95_pct": float(base.quantile(0.95)),
+            "baseline_worst_pct": float(base.max()),
             "days_better_than_baseline": int((d < base.reindex(d.index) - 1e-9).sum()),
         }
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("method")
@@ -108,8 +116,14 @@ class StochasticValue:
         return self.rp - self.ws
 
 
-def stochastic_value(case: Case, scenarios: ScenarioSet, method: Method | str = "m1", *, options: pd.DataFrame | None = None,
-                     rp_result: MethodResult | None = None) -> StochasticValue:
+def stochastic_value(
+    case: Case,
+    scenarios: ScenarioSet,
+    method: Method | str = "m1",
+    *,
+    options: pd.DataFrame | None = None,
+    rp_result: MethodResult | None = None,
+) -> StochasticValue:
     """VSS and EVPI (MODEL.md §8) of ``method`` on ``scenarios``."""
     method = get_method(method) if isinstance(method, str) else method
     if options is None and method.moves:

@@ -117,8 +117,10 @@ def check_outputs(case: Case, out_dir: str | Path, *, tol_kw: float = 1e-5) -> C
     ev = sched.pivot_table(index="customer_id", columns=["scenario", "step"], values=["p_scheduled_kw", "p_uncontrolled_kw"])
     evs = list(case.ev_customers.index)
     if evs:
-        x = ev["p_scheduled_kw"].reindex(index=evs, columns=pd.MultiIndex.from_product([scenarios, steps])).to_numpy().reshape(len(evs), len(scenarios), len(steps))
-        X = ev["p_uncontrolled_kw"].reindex(index=evs, columns=pd.MultiIndex.from_product([scenarios, steps])).to_numpy().reshape(len(evs), len(scenarios), len(steps))
+        grid = pd.MultiIndex.from_product([scenarios, steps])
+        shape = (len(evs), len(scenarios), len(steps))
+        x = ev["p_scheduled_kw"].reindex(index=evs, columns=grid).to_numpy().reshape(shape)
+        X = ev["p_uncontrolled_kw"].reindex(index=evs, columns=grid).to_numpy().reshape(shape)
         if np.isnan(x).any() or np.isnan(X).any():
             rep.violations.append("schedules.csv lacks values for some ev customer, scenario or step")
         for k, e in enumerate(evs):
@@ -200,5 +202,3 @@ def _check_lines(case: Case, flows: dict[str, np.ndarray], rep: CheckReport, tol
             longest = max_run(heavy)
             if longest > op.max_heavy_steps:
                 rep.violations.append(f"line {line_id}: heavy load for {longest} consecutive steps > T_max = {op.max_heavy_steps}")
-
-

@@ -130,13 +130,17 @@ def solve_benders(built: BuiltModel, solver: SolverParams, scenarios: ScenarioSe
     u = np.zeros(len(ids))
     best_u, upper, lower = u.copy(), add_cut(u), -math.inf
     it = 0
-    for it in range(1, solver.benders_relaxed_iterations + 1):
+    for it in range(1, solver.benders_relaxed_iterations + 1):  # noqa: B007 (it counts on after the loop)
         u, bound = _solve_master(built, ids, beta, cuts_const, cuts_grad, plan_cost, solver, integer=False)
-        if bound - lower <= 1e-6 * max(abs(bound), 1.0) or time.perf_counter() - t0 > solver.benders_relaxed_time_share * solver.time_limit_s:
+        if (
+            bound - lower <= 1e-6 * max(abs(bound), 1.0)
+            or time.perf_counter() - t0 > solver.benders_relaxed_time_share * solver.time_limit_s
+        ):
             break
         lower = bound
         add_cut(u)
     log.info("benders: relaxed master after %d iteration(s), bound %.4f", it, lower)
+
     # phase 2: integer master; every plan it proposes is evaluated exactly
     def tol(value: float) -> float:
         """Gap at which to stop: the MIP gap, and never below round-off."""
@@ -164,8 +168,15 @@ def solve_benders(built: BuiltModel, solver: SolverParams, scenarios: ScenarioSe
 
 
 def _solve_master(
-    built: BuiltModel, ids: pd.Index, beta: pd.Series, cuts_const: list[np.ndarray], cuts_grad: list[np.ndarray],
-    plan_cost: np.ndarray, solver: SolverParams, *, integer: bool,
+    built: BuiltModel,
+    ids: pd.Index,
+    beta: pd.Series,
+    cuts_const: list[np.ndarray],
+    cuts_grad: list[np.ndarray],
+    plan_cost: np.ndarray,
+    solver: SolverParams,
+    *,
+    integer: bool,
 ) -> tuple[np.ndarray, float]:
     """Stage-1 rules (the same builder as the extensive form) plus every cut; returns the
     plan (or relaxed point) and the lower bound."""

@@ -86,14 +86,22 @@ def fixed_power_kw(data: ModelData, alpha: xr.DataArray) -> xr.DataArray:
 
 
 def line_flow_bound_kw(
-    data: ModelData, fixed_kw: xr.DataArray, v_lower: xr.DataArray, v_upper: xr.DataArray, options: pd.DataFrame,
+    data: ModelData,
+    fixed_kw: xr.DataArray,
+    v_lower: xr.DataArray,
+    v_upper: xr.DataArray,
+    options: pd.DataFrame,
 ) -> xr.DataArray:
     """(line, scenario, step) bound on ``|P|`` over every plan and schedule [kW].
 
     Everything below the line at its largest, plus the largest LC each end node could
     bring onto it (over the whole horizon: loose but cheap).
     """
-    v_abs = cast(xr.DataArray, np.maximum(-v_lower, v_upper)).rename({EV: CUSTOMER}).reindex({CUSTOMER: fixed_kw[CUSTOMER].values}, fill_value=0.0)
+    v_abs = (
+        cast(xr.DataArray, np.maximum(-v_lower, v_upper))
+        .rename({EV: CUSTOMER})
+        .reindex({CUSTOMER: fixed_kw[CUSTOMER].values}, fill_value=0.0)
+    )
     abs_kw = abs(fixed_kw) + v_abs  # (scenario, step, customer)
     bound = xr.dot(data.downstream, abs_kw, dim=CUSTOMER)
     if len(options):
@@ -150,7 +158,13 @@ def with_ev_pairs(const: Constants, data: ModelData, options: pd.DataFrame, line
         membership[i, [pos[o] for o in oids]] = 1.0
         pair_effect[i] = effect[pos[oids[0]]]
     return Constants(
-        const.alpha, const.fixed_kw, const.v_lower, const.v_upper, const.flow_bound_kw, const.hard_lines, const.heavy_lines,
+        const.alpha,
+        const.fixed_kw,
+        const.v_lower,
+        const.v_upper,
+        const.flow_bound_kw,
+        const.hard_lines,
+        const.heavy_lines,
         pair_ev=pd.Series([ev for ev, _ in pairs], index=names),
         pair_options=xr.DataArray(membership, dims=(PAIR, OPTION), coords={PAIR: names, OPTION: list(options.index)}),
         pair_effect=xr.DataArray(pair_effect, dims=(PAIR, LINE), coords={PAIR: names, LINE: lines}),

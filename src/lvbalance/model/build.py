@@ -98,7 +98,12 @@ def build_model(data: ModelData, method: Method, *, reduce_options: bool = True)
     imbalance = add_imbalance(m, flow, data)
     peak = add_peak_imbalance(m, imbalance, data)
     set_objective(
-        m, plan_cost=(u * plan_cost(options)).sum() if u is not None else None, expected_imbalance_pct=imbalance.expected_pct,
-        expected_peak_pct=peak, ev=ev, slack=slack.expected, data=data,
+        m,
+        plan_cost=(u * plan_cost(options)).sum() if u is not None else None,
+        expected_imbalance_pct=imbalance.expected_pct,
+        expected_peak_pct=peak,
+        ev=ev,
+        slack=slack.expected,
+        data=data,
     )
     return BuiltModel(m, data, method, const, lines, options, u, ev, flow, imbalance, slack, time.perf_counter() - t0)

@@ -19,7 +19,6 @@ from lvbalance.case import Case
 from lvbalance.dims import CUSTOMER, EV, FEEDER, GROUP, LINE, OPTION, SCENARIO, STEP  # noqa: F401 (re-exported)
 
 
-
 @dataclass(frozen=True)
 class ModelData:
     """Inputs of one two-stage model (MODEL.md §4-§6).
@@ -108,7 +107,8 @@ def model_data(case: Case, scenarios, options: pd.DataFrame | None = None) -> Mo
     alpha_hour = np.asarray(case.params.operation.v2g_participation)
     alpha = xr.DataArray(
         np.broadcast_to(alpha_hour[hours], (prob.size, len(hours))).copy(),
-        dims=(SCENARIO, STEP), coords={SCENARIO: prob[SCENARIO], STEP: p[STEP]},
+        dims=(SCENARIO, STEP),
+        coords={SCENARIO: prob[SCENARIO], STEP: p[STEP]},
     )
 
     net = case.network
@@ -116,7 +116,9 @@ def model_data(case: Case, scenarios, options: pd.DataFrame | None = None) -> Mo
     node_cols = sub.columns
     cust_node = cust["node_id"].to_numpy()
     downstream = sub.to_numpy()[:, node_cols.get_indexer(cust_node)]
-    downstream_da = xr.DataArray(downstream.astype(float), dims=(LINE, CUSTOMER), coords={LINE: list(sub.index), CUSTOMER: list(cust.index)})
+    downstream_da = xr.DataArray(
+        downstream.astype(float), dims=(LINE, CUSTOMER), coords={LINE: list(sub.index), CUSTOMER: list(cust.index)}
+    )
 
     options = _empty_options() if options is None or options.empty else options
     opt_ids = list(options.index)
@@ -136,7 +138,9 @@ def model_data(case: Case, scenarios, options: pd.DataFrame | None = None) -> Mo
         load_kw=load,
         ev_uncontrolled_kw=X,
         charge_kw=xr.DataArray(cust.loc[evs, "charge_kw"].to_numpy(float), dims=EV, coords={EV: list(evs)}),
-        discharge_kw=xr.DataArray(np.where(cust.loc[evs, "v2g"], cust.loc[evs, "discharge_kw"], 0.0).astype(float), dims=EV, coords={EV: list(evs)}),
+        discharge_kw=xr.DataArray(
+            np.where(cust.loc[evs, "v2g"], cust.loc[evs, "discharge_kw"], 0.0).astype(float), dims=EV, coords={EV: list(evs)}
+        ),
         v2g=xr.DataArray(cust.loc[evs, "v2g"].to_numpy(bool), dims=EV, coords={EV: list(evs)}),
         alpha=alpha,
         step_hours=float(scenarios.step_hours),
@@ -152,6 +156,20 @@ def model_data(case: Case, scenarios, options: pd.DataFrame | None = None) -> Mo
 
 
 def _empty_options() -> pd.DataFrame:
-    cols = ["end_node", "q", "cut_node", "to_node", "from_feeder", "to_feeder", "customers", "moved_nodes",
-            "cost", "route_length_m", "route", "street_cost", "street_route_length_m", "max_customer_distance_m"]
+    cols = [
+        "end_node",
+        "q",
+        "cut_node",
+        "to_node",
+        "from_feeder",
+        "to_feeder",
+        "customers",
+        "moved_nodes",
+        "cost",
+        "route_length_m",
+        "route",
+        "street_cost",
+        "street_route_length_m",
+        "max_customer_distance_m",
+    ]
     return pd.DataFrame(columns=cols, index=pd.Index([], name=OPTION))

@@ -38,11 +38,19 @@ def chosen_moves(built: BuiltModel) -> list[Move]:
     for oid in u.index[u.to_numpy() > 0.5]:
         o = opts.loc[oid]
         route = [[round(float(x), 3), round(float(y), 3)] for x, y in o["route"].coords] if o["route"] is not None else []
-        out.append(Move(
-            end_node=str(o["end_node"]), cut_node=str(o["cut_node"]), to_node=str(o["to_node"]),
-            customers=[str(c) for c in o["customers"]], from_feeder=str(o["from_feeder"]), to_feeder=str(o["to_feeder"]),
-            route_length_m=float(o["street_route_length_m"]), cost=float(o["street_cost"]), route=route,
-        ))
+        out.append(
+            Move(
+                end_node=str(o["end_node"]),
+                cut_node=str(o["cut_node"]),
+                to_node=str(o["to_node"]),
+                customers=[str(c) for c in o["customers"]],
+                from_feeder=str(o["from_feeder"]),
+                to_feeder=str(o["to_feeder"]),
+                route_length_m=float(o["street_route_length_m"]),
+                cost=float(o["street_cost"]),
+                route=route,
+            )
+        )
     return out
 
 
@@ -54,10 +62,16 @@ def extract_schedules(built: BuiltModel) -> Schedules:
         x = (1 - built.const.alpha) * X + built.ev.v.solution
     else:
         x = X
-    df = pd.DataFrame({
-        "p_uncontrolled_kw": X.transpose(SCENARIO, STEP, EV).to_series(),
-        "p_scheduled_kw": x.transpose(SCENARIO, STEP, EV).to_series(),
-    }).reset_index().rename(columns={EV: "customer_id"})
+    df = (
+        pd.DataFrame(
+            {
+                "p_uncontrolled_kw": X.transpose(SCENARIO, STEP, EV).to_series(),
+                "p_scheduled_kw": x.transpose(SCENARIO, STEP, EV).to_series(),
+            }
+        )
+        .reset_index()
+        .rename(columns={EV: "customer_id"})
+    )
     return Schedules(df[["scenario", "step", "customer_id", "p_uncontrolled_kw", "p_scheduled_kw"]])
 
 
@@ -101,6 +115,13 @@ def slack_violations(built: BuiltModel) -> list[dict[str, object]]:
         sol = var.solution.fillna(0.0)
         hit = sol.where(sol > 1e-6).to_series().dropna()
         for (line, scenario), grp in hit.groupby(level=[LINE, SCENARIO]):
-            out.append({"line": str(line), "scenario": str(scenario), "kind": kind,
-                        "steps": [int(s) for s in grp.index.get_level_values(STEP)], "max": float(grp.max())})
+            out.append(
+                {
+                    "line": str(line),
+                    "scenario": str(scenario),
+                    "kind": kind,
+                    "steps": [int(s) for s in grp.index.get_level_values(STEP)],
+                    "max": float(grp.max()),
+                }
+            )
     return out

@@ -9,8 +9,14 @@ from lvbalance.model.stage2 import EvSchedule
 
 
 def set_objective(
-    m: linopy.Model, *, plan_cost: linopy.LinearExpression | None, expected_imbalance_pct: linopy.LinearExpression,
-    expected_peak_pct: linopy.LinearExpression, ev: EvSchedule | None, slack: linopy.LinearExpression | None, data: ModelData,
+    m: linopy.Model,
+    *,
+    plan_cost: linopy.LinearExpression | None,
+    expected_imbalance_pct: linopy.LinearExpression,
+    expected_peak_pct: linopy.LinearExpression,
+    ev: EvSchedule | None,
+    slack: linopy.LinearExpression | None,
+    data: ModelData,
 ) -> None:
     """Eq 27: ``min lambda1 C_plan + lambda2 E_I[%] + wear``, plus two additions.
 

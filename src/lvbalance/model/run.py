@@ -46,7 +46,12 @@ class MethodResult:
 
 
 def plan_method(
-    case: Case, scenarios: ScenarioSet, method: Method, *, options: pd.DataFrame | None = None, fixed_moves: list[str] | None = None,
+    case: Case,
+    scenarios: ScenarioSet,
+    method: Method,
+    *,
+    options: pd.DataFrame | None = None,
+    fixed_moves: list[str] | None = None,
 ) -> MethodResult:
     """Plan ``case`` with ``method`` over ``scenarios`` (a ``profiles.ScenarioSet``).
 
@@ -74,8 +79,9 @@ def plan_method(
     except NoSolutionError as exc:
         log.warning("%s: %s; falling back to the plan without moves", method.id, exc)
         info = _solve_without_moves(built, case, exc.elapsed_s)
-    return MethodResult(extract_plan(built, info), extract_schedules(built), model_feeder_loads(built), built, info,
-                        slack_violations(built))
+    return MethodResult(
+        extract_plan(built, info), extract_schedules(built), model_feeder_loads(built), built, info, slack_violations(built)
+    )
 
 
 def use_benders(built: BuiltModel, algorithm: str, *, fixed: bool, solver_name: str = "highs") -> bool:
@@ -102,8 +108,9 @@ def _solve_by_benders(built: BuiltModel, case: Case, scenarios: ScenarioSet) -> 
     result = solve_benders(built, case.params.solver, scenarios)
     u = built.u
     assert u is not None
-    fixed = xr.DataArray([1.0 if o in set(result.chosen) else 0.0 for o in built.options.index], dims=OPTION,
-                         coords={OPTION: built.options.index})
+    fixed = xr.DataArray(
+        [1.0 if o in set(result.chosen) else 0.0 for o in built.options.index], dims=OPTION, coords={OPTION: built.options.index}
+    )
     built.model.add_constraints(u == fixed, name="benders_plan")
     final = solve(built, case.params.solver)
     status = SolveStatus.OPTIMAL if result.gap <= case.params.solver.mip_gap else SolveStatus.TIME_LIMIT

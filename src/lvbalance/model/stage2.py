@@ -100,7 +100,11 @@ def add_discharge(m: linopy.Model, v: linopy.Variable, data: ModelData, const: C
 
 
 def add_moved_ev_copies(
-    m: linopy.Model, u: linopy.Variable | None, v: linopy.Variable | None, data: ModelData, const: Constants,
+    m: linopy.Model,
+    u: linopy.Variable | None,
+    v: linopy.Variable | None,
+    data: ModelData,
+    const: Constants,
 ) -> linopy.Variable | None:
     """Exact ``u * v`` for EVs in load combinations (MODEL.md §5, "exact accounting"), disjunctive form.
 
@@ -118,7 +122,8 @@ def add_moved_ev_copies(
     m.add_constraints(y - lo * U >= 0, name="moved_ev_lower")
     ev_of_pair = xr.DataArray(
         (pairs.to_numpy()[:, None] == np.asarray(data.evs)[None, :]).astype(float),
-        dims=(PAIR, EV), coords={PAIR: pairs.index, EV: data.evs},
+        dims=(PAIR, EV),
+        coords={PAIR: pairs.index, EV: data.evs},
     )
     moving_evs = list(dict.fromkeys(pairs.to_numpy()))
     E = ev_of_pair.sel(ev=moving_evs)
@@ -135,8 +140,14 @@ def add_moved_ev_copies(
 
 
 def add_line_flows(
-    m: linopy.Model, u: linopy.Variable | None, v: linopy.Variable | None, y: linopy.Variable | None,
-    data: ModelData, const: Constants, options: pd.DataFrame, lines: list[str],
+    m: linopy.Model,
+    u: linopy.Variable | None,
+    v: linopy.Variable | None,
+    y: linopy.Variable | None,
+    data: ModelData,
+    const: Constants,
+    options: pd.DataFrame,
+    lines: list[str],
 ) -> linopy.LinearExpression:
     """Eq 19-21: power on each constrained line after the moves, losses ignored [kW].
 

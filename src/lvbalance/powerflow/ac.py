@@ -106,27 +106,31 @@ class AcCheckResult:
 
     def summary(self) -> dict[str, Any]:
         """The headline figures (one column of ``ac_check.csv``); NaN as None."""
-        return finite({
-            "min_voltage_pu": self.min_voltage_pu,
-            "max_voltage_pu": self.max_voltage_pu,
-            "expected_losses_kwh_per_day": self.expected_losses_kwh_per_day,
-            "expected_losses_pct": self.expected_losses_pct,
-            "max_line_loading_pct": self.max_line_loading_pct,
-            "max_flow_diff_kw": self.max_flow_diff_kw,
-            "max_flow_diff_pct": self.max_flow_diff_pct,
-            "nonconverged_runs": sum(s.nonconverged_steps for s in self.scenarios),
-        })
+        return finite(
+            {
+                "min_voltage_pu": self.min_voltage_pu,
+                "max_voltage_pu": self.max_voltage_pu,
+                "expected_losses_kwh_per_day": self.expected_losses_kwh_per_day,
+                "expected_losses_pct": self.expected_losses_pct,
+                "max_line_loading_pct": self.max_line_loading_pct,
+                "max_flow_diff_kw": self.max_flow_diff_kw,
+                "max_flow_diff_pct": self.max_flow_diff_pct,
+                "nonconverged_runs": sum(s.nonconverged_steps for s in self.scenarios),
+            }
+        )
 
     def to_json(self) -> dict[str, Any]:
         """JSON-safe dict for metrics.json: the summary, per-scenario figures, new cables."""
-        return finite({
-            **self.summary(),
-            "slack": "ext_grid on the LV busbar" if self.transformer is None else f"ext_grid behind {self.transformer}",
-            "runs": self.runs,
-            "runtime_s": self.runtime_s,
-            "new_line_types": dict(self.new_line_types),
-            "per_scenario": [{"probability": p, **asdict(s)} for p, s in zip(self.probability, self.scenarios)],
-        })
+        return finite(
+            {
+                **self.summary(),
+                "slack": "ext_grid on the LV busbar" if self.transformer is None else f"ext_grid behind {self.transformer}",
+                "runs": self.runs,
+                "runtime_s": self.runtime_s,
+                "new_line_types": dict(self.new_line_types),
+                "per_scenario": [{"probability": p, **asdict(s)} for p, s in zip(self.probability, self.scenarios)],
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -211,8 +215,7 @@ def ac_check(
     for s in range(S):
         steps, first = _run_scenario(net, P[:, s], Q[:, s], on_idx, params, first=first)
         runs += T
-        out.append(_scenario_summary(str(scenarios[s]), steps, lossless_on[:, s, :], rating_on, line_names[on_idx],
-                                     bus_names, dt, params))
+        out.append(_scenario_summary(str(scenarios[s]), steps, lossless_on[:, s, :], rating_on, line_names[on_idx], bus_names, dt, params))
     new_types = {str(n): str(t) for n, t in zip(net.line["name"], net.line["std_type"]) if str(n).startswith(NEW_LINE_PREFIX)}
     return AcCheckResult(out, [float(b) for b in beta], new_types, transformer, runs, time.perf_counter() - t0)
 
@@ -230,8 +233,9 @@ def _load_mw(net: pp.pandapowerNet, power_kw: np.ndarray, customers: Sequence[st
     return P, Q
 
 
-def _run_scenario(net: pp.pandapowerNet, p_mw: np.ndarray, q_mvar: np.ndarray, on_idx: np.ndarray,
-                  params: PowerFlowParams, *, first: bool) -> tuple[_Steps, bool]:
+def _run_scenario(
+    net: pp.pandapowerNet, p_mw: np.ndarray, q_mvar: np.ndarray, on_idx: np.ndarray, params: PowerFlowParams, *, first: bool
+) -> tuple[_Steps, bool]:
     """One power flow per step of one scenario; ``p_mw``, ``q_mvar``: (load, step).
 
     Each run starts from the previous results unless ``first`` or the previous run failed.
@@ -250,9 +254,16 @@ def _run_scenario(net: pp.pandapowerNet, p_mw: np.ndarray, q_mvar: np.ndarray, o
         net.load["p_mw"] = p_mw[:, t]
         net.load["q_mvar"] = q_mvar[:, t]
         try:
-            pp.runpp(net, numba=False, init="auto" if first else "results", check_connectivity=first,
-                     calculate_voltage_angles=False, recycle=recycle,
-                     tolerance_mva=params.tolerance_mva, max_iteration=params.max_iteration)
+            pp.runpp(
+                net,
+                numba=False,
+                init="auto" if first else "results",
+                check_connectivity=first,
+                calculate_voltage_angles=False,
+                recycle=recycle,
+                tolerance_mva=params.tolerance_mva,
+                max_iteration=params.max_iteration,
+            )
         except pp.LoadflowNotConverged:
             bad += 1
             first = True
@@ -275,8 +286,16 @@ def _nanmax_arg(a: np.ndarray) -> tuple[float, tuple[int, ...]]:
     return float(a[idx]), tuple(int(i) for i in idx)
 
 
-def _scenario_summary(scenario: str, steps: _Steps, p_lossless: np.ndarray, rating_kw: np.ndarray,
-                      line_names: np.ndarray, bus_names: np.ndarray, dt: float, params: PowerFlowParams) -> ScenarioAc:
+def _scenario_summary(
+    scenario: str,
+    steps: _Steps,
+    p_lossless: np.ndarray,
+    rating_kw: np.ndarray,
+    line_names: np.ndarray,
+    bus_names: np.ndarray,
+    dt: float,
+    params: PowerFlowParams,
+) -> ScenarioAc:
     """Extremes over the steps of one scenario; ``p_lossless``: (in-service line, step) [kW], ``dt`` [h]."""
     v_lo, (t_lo,) = _nanmax_arg(-steps.vmin)
     v_hi, (t_hi,) = _nanmax_arg(steps.vmax)
@@ -288,12 +307,17 @@ def _scenario_summary(scenario: str, steps: _Steps, p_lossless: np.ndarray, rati
     rel_max, _ = _nanmax_arg(rel) if big.any() else (0.0, (0, 0))
     return ScenarioAc(
         scenario=scenario,
-        min_voltage_pu=-v_lo, min_voltage_node=str(bus_names[steps.vmin_bus[t_lo]]),
-        max_voltage_pu=v_hi, max_voltage_node=str(bus_names[steps.vmax_bus[t_hi]]),
+        min_voltage_pu=-v_lo,
+        min_voltage_node=str(bus_names[steps.vmin_bus[t_lo]]),
+        max_voltage_pu=v_hi,
+        max_voltage_node=str(bus_names[steps.vmax_bus[t_hi]]),
         losses_kwh_per_day=float(np.nansum(steps.loss_mw) * 1000.0 * dt),
         supplied_kwh_per_day=float(np.nansum(steps.slack_mw) * 1000.0 * dt),
-        max_line_loading_pct=load_max, max_loading_line=str(line_names[l_load]),
-        max_flow_diff_kw=d_max, max_flow_diff_pct=100.0 * rel_max, max_flow_diff_line=str(line_names[l_diff]),
+        max_line_loading_pct=load_max,
+        max_loading_line=str(line_names[l_load]),
+        max_flow_diff_kw=d_max,
+        max_flow_diff_pct=100.0 * rel_max,
+        max_flow_diff_line=str(line_names[l_diff]),
         nonconverged_steps=int(steps.nonconverged),
     )
 
@@ -336,8 +360,11 @@ def method_power(result: MethodResult, *, scheduled: bool) -> tuple[np.ndarray, 
     tab = result.schedules.table
     if scheduled and len(tab):
         cols = pd.MultiIndex.from_product([scen, steps])
-        piv = tab.astype({"scenario": str, "customer_id": str}).pivot_table(
-            index="customer_id", columns=["scenario", "step"], values="p_scheduled_kw").reindex(columns=cols)
+        piv = (
+            tab.astype({"scenario": str, "customer_id": str})
+            .pivot_table(index="customer_id", columns=["scenario", "step"], values="p_scheduled_kw")
+            .reindex(columns=cols)
+        )
         for e in d.evs:
             p[row[str(e)]] = piv.loc[str(e)].to_numpy().reshape(len(scen), len(steps))
     if np.isnan(p).any():
@@ -345,8 +372,7 @@ def method_power(result: MethodResult, *, scheduled: bool) -> tuple[np.ndarray, 
     return p, customers, scen, d.probability.to_numpy()
 
 
-def ac_before_after(case: Case, result_method: MethodResult, result_baseline: MethodResult | None = None,
-                    **kwargs: Any) -> dict[str, Any]:
+def ac_before_after(case: Case, result_method: MethodResult, result_baseline: MethodResult | None = None, **kwargs: Any) -> dict[str, Any]:
     """AC figures before (no move, uncontrolled EV charging) and after (the plan, scheduled EVs).
 
     Parameters

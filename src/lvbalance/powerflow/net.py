@@ -38,8 +38,7 @@ EXTRA_STD_TYPES: dict[str, dict[str, float | str]] = {
     "NAYY 4x240 SE": {"r_ohm_per_km": 0.125, "x_ohm_per_km": 0.080, "c_nf_per_km": 280.0, "max_i_ka": 0.364, "type": "cs", "q_mm2": 240},
 }
 
-_COLUMNS = ["name", "from_bus", "to_bus", "length_km", "r_ohm_per_km", "x_ohm_per_km", "c_nf_per_km", "max_i_ka",
-            "std_type", "in_service"]
+_COLUMNS = ["name", "from_bus", "to_bus", "length_km", "r_ohm_per_km", "x_ohm_per_km", "c_nf_per_km", "max_i_ka", "std_type", "in_service"]
 
 
 def kw_to_ka(p_kw: float | np.ndarray, *, v_kv: float, cos_phi: float = 1.0) -> float | np.ndarray:
@@ -142,9 +141,16 @@ def build_pandapower_net(
     rows = _existing_lines(case, moves, bus, types, params) + _new_lines(case, moves, bus, types, params, peak_kw, net)
     df = pd.DataFrame(rows, columns=_COLUMNS)
     pp.create_lines_from_parameters(
-        net, df["from_bus"].to_numpy(), df["to_bus"].to_numpy(), df["length_km"].to_numpy(),
-        df["r_ohm_per_km"].to_numpy(), df["x_ohm_per_km"].to_numpy(), df["c_nf_per_km"].to_numpy(),
-        df["max_i_ka"].to_numpy(), name=df["name"].tolist(), in_service=df["in_service"].to_numpy(),
+        net,
+        df["from_bus"].to_numpy(),
+        df["to_bus"].to_numpy(),
+        df["length_km"].to_numpy(),
+        df["r_ohm_per_km"].to_numpy(),
+        df["x_ohm_per_km"].to_numpy(),
+        df["c_nf_per_km"].to_numpy(),
+        df["max_i_ka"].to_numpy(),
+        name=df["name"].tolist(),
+        in_service=df["in_service"].to_numpy(),
     )
     net.line["std_type"] = pd.Series([t or None for t in df["std_type"]], index=net.line.index, dtype=object)
     _add_loads(net, case, bus, params)
@@ -167,8 +173,7 @@ def _add_buses(net: pp.pandapowerNet, case: Case, params: PowerFlowParams, trans
     return bus
 
 
-def _existing_lines(case: Case, moves: Sequence[Move], bus: Mapping[str, int], types: pd.DataFrame,
-                    params: PowerFlowParams) -> list[tuple]:
+def _existing_lines(case: Case, moves: Sequence[Move], bus: Mapping[str, int], types: pd.DataFrame, params: PowerFlowParams) -> list[tuple]:
     """Rows of the case's lines, oriented away from the busbar; cut lines out of service.
 
     Impedance from the std type, else the case's r/x columns, else ``default_std_type``.
@@ -191,13 +196,30 @@ def _existing_lines(case: Case, moves: Sequence[Move], bus: Mapping[str, int], t
             std = params.default_std_type
             t = types.loc[std]
             rx = (float(t["r_ohm_per_km"]), float(t["x_ohm_per_km"]), float(t["c_nf_per_km"]))
-        rows.append((str(line_id), bus[a], bus[b], float(r["length_m"]) / 1000.0, *rx,
-                     float(kw_to_ka(float(r["rated_kw"]), v_kv=params.lv_kv)), std, str(line_id) not in cut_lines))
+        rows.append(
+            (
+                str(line_id),
+                bus[a],
+                bus[b],
+                float(r["length_m"]) / 1000.0,
+                *rx,
+                float(kw_to_ka(float(r["rated_kw"]), v_kv=params.lv_kv)),
+                std,
+                str(line_id) not in cut_lines,
+            )
+        )
     return rows
 
 
-def _new_lines(case: Case, moves: Sequence[Move], bus: Mapping[str, int], types: pd.DataFrame, params: PowerFlowParams,
-               peak_kw: Mapping[str, float] | None, net: pp.pandapowerNet) -> list[tuple]:
+def _new_lines(
+    case: Case,
+    moves: Sequence[Move],
+    bus: Mapping[str, int],
+    types: pd.DataFrame,
+    params: PowerFlowParams,
+    peak_kw: Mapping[str, float] | None,
+    net: pp.pandapowerNet,
+) -> list[tuple]:
     """Rows of the moves' new lines: target node -> cut node, sized for the moved customers' peak."""
     lines = case.network.lines
     parent = case.network.parent
@@ -212,8 +234,20 @@ def _new_lines(case: Case, moves: Sequence[Move], bus: Mapping[str, int], types:
             max_ka = float(kw_to_ka(float(replaced["rated_kw"]), v_kv=params.lv_kv))
         t = types.loc[std]
         length_km = max(float(mv.route_length_m), params.min_new_line_m) / 1000.0
-        rows.append((NEW_LINE_PREFIX + mv.cut_node, bus[mv.to_node], bus[mv.cut_node], length_km,
-                     float(t["r_ohm_per_km"]), float(t["x_ohm_per_km"]), float(t["c_nf_per_km"]), max_ka, std, True))
+        rows.append(
+            (
+                NEW_LINE_PREFIX + mv.cut_node,
+                bus[mv.to_node],
+                bus[mv.cut_node],
+                length_km,
+                float(t["r_ohm_per_km"]),
+                float(t["x_ohm_per_km"]),
+                float(t["c_nf_per_km"]),
+                max_ka,
+                std,
+                True,
+            )
+        )
     return rows
 
 

@@ -52,9 +52,20 @@ def comparison_data(runs: dict[str, MethodOutputs]) -> pd.DataFrame:
         mt = r.metrics
         rows[m] = {
             "method": method_label(m).split(": ", 1)[-1],
-            **{k: mt[k] for k in ("expected_imbalance_before_pct", "expected_imbalance_after_pct", "peak_imbalance_before_pct",
-                                  "peak_imbalance_after_pct", "moved_customers", "route_length_m", "build_time_s", "solve_time_s",
-                                  "mip_gap")},
+            **{
+                k: mt[k]
+                for k in (
+                    "expected_imbalance_before_pct",
+                    "expected_imbalance_after_pct",
+                    "peak_imbalance_before_pct",
+                    "peak_imbalance_after_pct",
+                    "moved_customers",
+                    "route_length_m",
+                    "build_time_s",
+                    "solve_time_s",
+                    "mip_gap",
+                )
+            },
             "cost": mt["total_cost"],
         }
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("id")

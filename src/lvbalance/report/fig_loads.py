@@ -74,7 +74,7 @@ def plot_imbalance(case: Case, data: pd.DataFrame) -> Figure:
     nrow = -(-len(scenarios) // ncol)
     fig = Figure(figsize=(13, 3.1 * nrow + 0.8), layout="constrained")
     axes = fig.subplots(nrow, ncol, squeeze=False, sharex=True, sharey=True).ravel()
-    for ax in axes[len(scenarios):]:
+    for ax in axes[len(scenarios) :]:
         ax.set_visible(False)
     top = float(data["imbalance_pct"].max()) if len(data) else 1.0
     for k, (ax, scen) in enumerate(zip(axes, scenarios)):
@@ -82,17 +82,32 @@ def plot_imbalance(case: Case, data: pd.DataFrame) -> Figure:
         for series, g in d.groupby("series", sort=False):
             x = stairs_x(g["hour"].to_numpy(), case)
             before = series == "before"
-            ax.stairs(g["imbalance_pct"], x, baseline=None, color=METHOD_COLOURS.get(series, None), lw=2.4 if before else 1.3,
-                      ls="--" if before else "-", zorder=3 if before else 2)
+            ax.stairs(
+                g["imbalance_pct"],
+                x,
+                baseline=None,
+                color=METHOD_COLOURS.get(series, None),
+                lw=2.4 if before else 1.3,
+                ls="--" if before else "-",
+                zorder=3 if before else 2,
+            )
         ax.set_title(f"scenario {scen} (probability {d['probability'].iloc[0]:.2f})", fontsize=10)
         ax.set_ylabel("imbalance [%]")
         ax.set_ylim(0, top * 1.08)
         clock_axis(ax, case, d["step"].nunique())
         if k < len(scenarios) - ncol:
             ax.set_xlabel("")
-    handles = [Line2D([], [], color=METHOD_COLOURS.get(s), lw=2.2 if s == "before" else 1.6, ls="--" if s == "before" else "-",
-                      label="as built (no move, uncontrolled charging)" if s == "before" else method_label(s))
-               for s in dict.fromkeys(data["series"])]
+    handles = [
+        Line2D(
+            [],
+            [],
+            color=METHOD_COLOURS.get(s),
+            lw=2.2 if s == "before" else 1.6,
+            ls="--" if s == "before" else "-",
+            label="as built (no move, uncontrolled charging)" if s == "before" else method_label(s),
+        )
+        for s in dict.fromkeys(data["series"])
+    ]
     fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 3), fontsize=9)
     fig.suptitle("Imbalance over the day (max - min feeder load rate, Eq 14)", fontsize=12)
     return fig
@@ -169,4 +184,3 @@ def plot_feeder_load_rates(case: Case, data: pd.DataFrame, method: str) -> Figur
     fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), fontsize=9)
     fig.suptitle(f"Feeder load rates, scenario {data['scenario'].iloc[0]}: {method_label(method)}", fontsize=12)
     return fig
-

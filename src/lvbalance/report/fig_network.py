@@ -95,9 +95,8 @@ def _draw_candidates(ax: Axes, case: Case, options: pd.DataFrame, end_node: str 
     cust = xy(case.customers.loc[list(chain.customers), ["x", "y"]].to_numpy(float).reshape(-1, 2))
     ax.scatter(cust[:, 0], cust[:, 1], s=60, facecolor="none", edgecolor="black", lw=1.0, zorder=7)
     h = xy(node_xy.loc[[end_node]].to_numpy())[0]
-    ax.scatter(*h, marker="*", s=160, color="black", zorder=7)
-    ax.annotate(f"end node {end_node}\n{len(chain.customers)} chain customers", h, xytext=(8, -18),
-                textcoords="offset points", fontsize=8)
+    ax.scatter(h[0], h[1], marker="*", s=160, color="black", zorder=7)
+    ax.annotate(f"end node {end_node}\n{len(chain.customers)} chain customers", h, xytext=(8, -18), textcoords="offset points", fontsize=8)
     if mine.empty:
         return [Line2D([], [], color="gold", lw=7, alpha=0.8, label="tail chain (no admissible option)")]
     routes = [xy(r.coords) for r in mine["route"]]
@@ -107,12 +106,29 @@ def _draw_candidates(ax: Axes, case: Case, options: pd.DataFrame, end_node: str 
         r = xy(o["route"].coords)
         ax.plot(r[:, 0], r[:, 1], color="crimson", lw=2.5, zorder=8)
         t = xy(node_xy.loc[[o["to_node"]]].to_numpy())[0]
-        ax.scatter(*t, marker="o", s=50, facecolor="white", edgecolor="crimson", zorder=9)
-        ax.annotate(f"q={o['q']} -> {o['to_feeder']}: {o['cost']:,.0f}, {o['route_length_m']:.0f} m", t,
-                    xytext=(6, 4), textcoords="offset points", fontsize=8, color="crimson", zorder=10,
-                    bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "none", "alpha": 0.8})
+        ax.scatter(t[0], t[1], marker="o", s=50, facecolor="white", edgecolor="crimson", zorder=9)
+        ax.annotate(
+            f"q={o['q']} -> {o['to_feeder']}: {o['cost']:,.0f}, {o['route_length_m']:.0f} m",
+            t,
+            xytext=(6, 4),
+            textcoords="offset points",
+            fontsize=8,
+            color="crimson",
+            zorder=10,
+            bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "none", "alpha": 0.8},
+        )
     return [
-        Line2D([], [], color="gold", lw=7, alpha=0.8, marker="o", mfc="none", mec="black", label=f"tail chain of {end_node} (customers circled)"),
+        Line2D(
+            [],
+            [],
+            color="gold",
+            lw=7,
+            alpha=0.8,
+            marker="o",
+            mfc="none",
+            mec="black",
+            label=f"tail chain of {end_node} (customers circled)",
+        ),
         Line2D([], [], color="crimson", lw=0.8, ls="--", alpha=0.6, label=f"candidate routes ({len(mine)} options)"),
         Line2D([], [], color="crimson", lw=2.2, label="cheapest per target feeder"),
     ]

@@ -73,11 +73,15 @@ def plan_map_data(case: Case, outputs: MethodOutputs) -> PlanMapData:
         out_of_service = (a, b) in cut or (b, a) in cut
         geom = net.line_geometry.get(line_id)
         xy = np.asarray(geom.coords, float)[:, :2] if geom is not None else node_xy.loc[[a, b]].to_numpy()
-        rows.append({
-            "line_id": line_id, "feeder_before": before.get(child),
-            "feeder_after": None if out_of_service else topo.feeder.get(child),
-            "in_service": not out_of_service, "xy": xy,
-        })
+        rows.append(
+            {
+                "line_id": line_id,
+                "feeder_before": before.get(child),
+                "feeder_after": None if out_of_service else topo.feeder.get(child),
+                "in_service": not out_of_service,
+                "xy": xy,
+            }
+        )
     lines = pd.DataFrame(rows).set_index("line_id")
     moved = {c for mv in moves for c in mv.customers}
     cust = case.customers[["x", "y", "type", "node_id"]].copy()
@@ -87,12 +91,21 @@ def plan_map_data(case: Case, outputs: MethodOutputs) -> PlanMapData:
     cust["feeder_after"] = cust["node_id"].map(topo.feeder)
     cust["moved"] = cust.index.isin(list(moved))
     routes = pd.DataFrame(
-        [{
-            "move": k + 1, "end_node": mv.end_node, "cut_node": mv.cut_node, "to_node": mv.to_node,
-            "customers": list(mv.customers), "from_feeder": mv.from_feeder, "to_feeder": mv.to_feeder,
-            "route_length_m": float(mv.route_length_m), "cost": float(mv.cost),
-            "xy": np.asarray(mv.route, float).reshape(-1, 2),
-        } for k, mv in enumerate(moves)],
+        [
+            {
+                "move": k + 1,
+                "end_node": mv.end_node,
+                "cut_node": mv.cut_node,
+                "to_node": mv.to_node,
+                "customers": list(mv.customers),
+                "from_feeder": mv.from_feeder,
+                "to_feeder": mv.to_feeder,
+                "route_length_m": float(mv.route_length_m),
+                "cost": float(mv.cost),
+                "xy": np.asarray(mv.route, float).reshape(-1, 2),
+            }
+            for k, mv in enumerate(moves)
+        ],
         columns=["move", "end_node", "cut_node", "to_node", "customers", "from_feeder", "to_feeder", "route_length_m", "cost", "xy"],
     )
     return PlanMapData(outputs.method, lines, cust.drop(columns="node_id"), routes, node_xy.loc[net.busbar].to_numpy())
@@ -150,26 +163,59 @@ def plot_plan_map(case: Case, data: PlanMapData, *, margin_m: float = 30.0) -> F
         ax.scatter(*mid, marker="x", s=80, color="black", linewidths=2.2, zorder=6)
     for _, r in data.routes.iterrows():
         xy = r["xy"] - o
-        ax.plot(xy[:, 0], xy[:, 1], color=colours.get(r["to_feeder"], "crimson"), lw=4.0, zorder=8, solid_capstyle="round",
-                path_effects=[patheffects.Stroke(linewidth=6.5, foreground="black"), patheffects.Normal()])
-        ax.annotate(str(r["move"]), xy[len(xy) // 2], xytext=(8, 8), textcoords="offset points", fontsize=11, weight="bold", zorder=10,
-                    bbox={"boxstyle": "circle,pad=0.25", "facecolor": "white", "edgecolor": "black"})
+        ax.plot(
+            xy[:, 0],
+            xy[:, 1],
+            color=colours.get(r["to_feeder"], "crimson"),
+            lw=4.0,
+            zorder=8,
+            solid_capstyle="round",
+            path_effects=[patheffects.Stroke(linewidth=6.5, foreground="black"), patheffects.Normal()],
+        )
+        ax.annotate(
+            str(r["move"]),
+            xy[len(xy) // 2],
+            xytext=(8, 8),
+            textcoords="offset points",
+            fontsize=11,
+            weight="bold",
+            zorder=10,
+            bbox={"boxstyle": "circle,pad=0.25", "facecolor": "white", "edgecolor": "black"},
+        )
     _set_extent(axes[0], pts, margin_m)
     n_moved = int(data.customers["moved"].sum())
     axes[0].set_title("as built" + (" (customers to be moved ringed)" if n_moved else ""), fontsize=11)
     axes[1].set_title(f"after the moves: {len(data.routes)} move(s), {n_moved} customer(s) moved", fontsize=11)
     if len(data.routes):
-        text = [f"{r['move']}: {len(r['customers'])} customer(s) {r['from_feeder']} \u2192 {r['to_feeder']}, "
-                f"{r['route_length_m']:.0f} m, cost {r['cost']:,.0f}" for _, r in data.routes.iterrows()]
-        axes[1].text(0.01, 0.01, "\n".join(text), transform=axes[1].transAxes, fontsize=9, va="bottom", ha="left", zorder=11,
-                     bbox={"boxstyle": "round,pad=0.4", "facecolor": "white", "edgecolor": "0.6", "alpha": 0.92})
+        text = [
+            f"{r['move']}: {len(r['customers'])} customer(s) {r['from_feeder']} \u2192 {r['to_feeder']}, "
+            f"{r['route_length_m']:.0f} m, cost {r['cost']:,.0f}"
+            for _, r in data.routes.iterrows()
+        ]
+        axes[1].text(
+            0.01,
+            0.01,
+            "\n".join(text),
+            transform=axes[1].transAxes,
+            fontsize=9,
+            va="bottom",
+            ha="left",
+            zorder=11,
+            bbox={"boxstyle": "round,pad=0.4", "facecolor": "white", "edgecolor": "0.6", "alpha": 0.92},
+        )
     handles = [Line2D([], [], color="0.85", lw=3, label="street")]
     handles += [Line2D([], [], color=c, lw=1.8, marker="o", ms=4, label=f"feeder {f}") for f, c in colours.items()]
     handles += [
         Line2D([], [], color="0.2", lw=1.8, ls=(0, (2, 2)), marker="x", mec="black", ms=8, label="line cut by a move"),
         Line2D([], [], ls="none", marker="o", mfc="none", mec="black", ms=10, label="moved customer"),
-        Line2D([], [], color="0.5", lw=4, path_effects=[patheffects.Stroke(linewidth=6.5, foreground="black"), patheffects.Normal()],
-               label="new line along streets (colour: new feeder)"),
+        Line2D(
+            [],
+            [],
+            color="0.5",
+            lw=4,
+            path_effects=[patheffects.Stroke(linewidth=6.5, foreground="black"), patheffects.Normal()],
+            label="new line along streets (colour: new feeder)",
+        ),
     ]
     fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 5), fontsize=9)
     fig.suptitle(f"Plan of {method_label(data.method)}", fontsize=12)
@@ -180,4 +226,3 @@ def _set_extent(ax: Axes, pts: np.ndarray, margin_m: float) -> None:
     lo, hi = pts.min(axis=0) - margin_m, pts.max(axis=0) + margin_m
     ax.set_xlim(lo[0], hi[0])
     ax.set_ylim(lo[1], hi[1])
-

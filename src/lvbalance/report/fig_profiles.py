@@ -18,8 +18,11 @@ from lvbalance.profiles import CONTEXT_KIND, ProfileResult, cap_power, contexts_
 
 #: One colour per context, the same in every figure.
 CONTEXT_COLOURS = {
-    "working": "#1f77b4", "non_working": "#d62728",
-    "sunny": "#e6a800", "cloudy": "#7f7f7f", "rainy": "#17becf",
+    "working": "#1f77b4",
+    "non_working": "#d62728",
+    "sunny": "#e6a800",
+    "cloudy": "#7f7f7f",
+    "rainy": "#17becf",
 }
 PATTERN_STYLES = ("-", "--", ":", "-.", (0, (5, 1, 1, 1)), (0, (1, 2)))
 TYPE_TITLES = {"residential": "residential", "commercial": "commercial", "pv": "pv (generation)", "ev": "ev (uncontrolled charging)"}
@@ -71,7 +74,7 @@ def plot_patterns(case: Case, result: ProfileResult) -> Figure:
     types = [t for t in CUSTOMER_TYPES if (case.customers["type"] == t).any()]
     fig = Figure(figsize=(13, 3.6 * ((len(types) + 1) // 2)), layout="constrained")
     axes = fig.subplots((len(types) + 1) // 2, 2, squeeze=False).ravel()
-    for ax in axes[len(types):]:
+    for ax in axes[len(types) :]:
         ax.set_visible(False)
     ev_cap = float(case.customers.loc[case.customers["type"] == "ev", "charge_kw"].astype(float).mean())
     for ax, typ in zip(axes, types):
@@ -83,9 +86,15 @@ def plot_patterns(case: Case, result: ProfileResult) -> Figure:
                 kw = shape * energy
                 if typ == "ev":
                     kw = cap_power(kw, ev_cap)
-                ax.stairs(kw, _hours(len(kw), sc.step_hours), color=CONTEXT_COLOURS[ctx], baseline=None,
-                          linestyle=PATTERN_STYLES[i % len(PATTERN_STYLES)], linewidth=1.6,
-                          label=f"{ctx.replace('_', '-')} #{i + 1}  p={p:.2f}{src}")
+                ax.stairs(
+                    kw,
+                    _hours(len(kw), sc.step_hours),
+                    color=CONTEXT_COLOURS[ctx],
+                    baseline=None,
+                    linestyle=PATTERN_STYLES[i % len(PATTERN_STYLES)],
+                    linewidth=1.6,
+                    label=f"{ctx.replace('_', '-')} #{i + 1}  p={p:.2f}{src}",
+                )
         _time_axis(ax, sc.start_hour)
         ax.set_ylabel("generation [kW]" if typ == "pv" else "power [kW]")
         kind = "weather" if CONTEXT_KIND[typ] == "weather" else "day type"
@@ -113,7 +122,7 @@ def plot_scenario_profiles(case: Case, result: ProfileResult, scenario: str | No
     types = [t for t in CUSTOMER_TYPES if (case.customers["type"] == t).any()]
     fig = Figure(figsize=(13, 3.6 * ((len(types) + 1) // 2)), layout="constrained")
     axes = fig.subplots((len(types) + 1) // 2, 2, squeeze=False).ravel()
-    for ax in axes[len(types):]:
+    for ax in axes[len(types) :]:
         ax.set_visible(False)
     assignment = result.assignment if result.assignment is not None else None
     for ax, typ in zip(axes, types):

@@ -79,14 +79,16 @@ def ev_schedule_data(
     area = loads.groupby("step")["p_kw"].sum()
     ev_delta = s[s["scenario"] == scen].assign(d=lambda d: d["p_scheduled_kw"] - d["p_uncontrolled_kw"]).groupby("step")["d"].sum()
     steps = mine["step"].to_numpy()
-    table = pd.DataFrame({
-        "step": steps,
-        "hour": hours_since_start(case, steps),
-        "p_uncontrolled_kw": mine["p_uncontrolled_kw"].to_numpy(float),
-        "p_scheduled_kw": mine["p_scheduled_kw"].to_numpy(float),
-        "area_load_kw": area.reindex(steps).to_numpy(float),
-        "area_load_uncontrolled_kw": (area - ev_delta.reindex(area.index, fill_value=0.0)).reindex(steps).to_numpy(float),
-    })
+    table = pd.DataFrame(
+        {
+            "step": steps,
+            "hour": hours_since_start(case, steps),
+            "p_uncontrolled_kw": mine["p_uncontrolled_kw"].to_numpy(float),
+            "p_scheduled_kw": mine["p_scheduled_kw"].to_numpy(float),
+            "area_load_kw": area.reindex(steps).to_numpy(float),
+            "area_load_uncontrolled_kw": (area - ev_delta.reindex(area.index, fill_value=0.0)).reindex(steps).to_numpy(float),
+        }
+    )
     prob = float(outputs.scenarios.loc[scen, "probability"]) if scen in outputs.scenarios.index else float("nan")
     return EvScheduleData(outputs.method, str(cid), str(scen), prob, float(pick.max()), table)
 
@@ -115,8 +117,10 @@ def plot_ev_schedule(case: Case, data: EvScheduleData) -> Figure:
     top.stairs(t["p_scheduled_kw"], x, baseline=None, color="#1f77b4", lw=2.0, label="scheduled (V2G: negative = to the grid)")
     top.axhline(0, color="black", lw=0.8)
     top.set_ylabel("EV power [kW]")
-    top.set_title(f"EV {data.customer_id}, scenario {data.scenario} (probability {data.probability:.2f}): "
-                  f"{data.shifted_kwh:.1f} kWh shifted", fontsize=11)
+    top.set_title(
+        f"EV {data.customer_id}, scenario {data.scenario} (probability {data.probability:.2f}): {data.shifted_kwh:.1f} kWh shifted",
+        fontsize=11,
+    )
     top.legend(loc="upper right", fontsize=9)
     bottom.stairs(t["area_load_uncontrolled_kw"], x, baseline=None, color="0.35", lw=1.8, ls="--", label="area load, all EVs uncontrolled")
     bottom.stairs(t["area_load_kw"], x, baseline=None, color="#d62728", lw=2.0, label="area load, EVs scheduled")
@@ -127,4 +131,3 @@ def plot_ev_schedule(case: Case, data: EvScheduleData) -> Figure:
     top.set_xlabel("")
     fig.suptitle(f"{method_label(data.method)}: EV schedule with the largest change", fontsize=12)
     return fig
-

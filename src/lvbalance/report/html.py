@@ -74,13 +74,17 @@ def _evaluation_sections(out_dir: Path | None) -> list[tuple[str, str]]:
         return []
     out = []
     texts = {
-        "ac_check.csv": ("AC power-flow check (pandapower)",
-                         "The MILP ignores losses and voltage; every scenario and step is run as an AC power flow "
-                         "on the network as built (uncontrolled charging) and after each plan (scheduled EVs). "
-                         "New lines get the smallest standard cable that carries their load."),
-        "out_of_sample.csv": ("Out-of-sample evaluation on held-out days",
-                              "Each method's moves are kept fixed and only the EV schedule is re-optimised on every "
-                              "held-out day of real meter data; the daily imbalance is compared with the network as built."),
+        "ac_check.csv": (
+            "AC power-flow check (pandapower)",
+            "The MILP ignores losses and voltage; every scenario and step is run as an AC power flow "
+            "on the network as built (uncontrolled charging) and after each plan (scheduled EVs). "
+            "New lines get the smallest standard cable that carries their load.",
+        ),
+        "out_of_sample.csv": (
+            "Out-of-sample evaluation on held-out days",
+            "Each method's moves are kept fixed and only the EV schedule is re-optimised on every "
+            "held-out day of real meter data; the daily imbalance is compared with the network as built.",
+        ),
     }
     for name, (title, intro) in texts.items():
         path = out_dir / name
@@ -121,10 +125,15 @@ def render_report(case: Case, runs: dict[str, MethodOutputs], *, dpi: int = 100,
     sections[2:2] = [_section(title, body) for title, body in _evaluation_sections(out_dir)]
     now = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     return _PAGE.format(
-        title=html.escape(f"lvbalance report: {case.name}"), style=_STYLE, name=html.escape(case.name),
-        meta=html.escape(f"{len(case.network.feeder_outlets)} feeders, {len(case.customers)} customers "
-                         f"({len(case.ev_customers)} with an EV), CRS {case.crs}; generated {now}"),
-        body="\n".join(sections), leaflet_note=html.escape(leaflet_source()[2]),
+        title=html.escape(f"lvbalance report: {case.name}"),
+        style=_STYLE,
+        name=html.escape(case.name),
+        meta=html.escape(
+            f"{len(case.network.feeder_outlets)} feeders, {len(case.customers)} customers "
+            f"({len(case.ev_customers)} with an EV), CRS {case.crs}; generated {now}"
+        ),
+        body="\n".join(sections),
+        leaflet_note=html.escape(leaflet_source()[2]),
     )
 
 
@@ -154,20 +163,28 @@ def plan_summary(runs: dict[str, MethodOutputs], method: str) -> str:
     if plan.moves:
         moves = "; ".join(
             f"{len(mv.customers)} customer(s) of end node {mv.end_node} from {mv.from_feeder} to {mv.to_feeder} "
-            f"({mv.route_length_m:.0f} m of new line, cost {mv.cost:,.0f})" for mv in plan.moves
+            f"({mv.route_length_m:.0f} m of new line, cost {mv.cost:,.0f})"
+            for mv in plan.moves
         )
-        what = (f"Moves {plan.moved_customers} customer(s) in {len(plan.moves)} move(s): {moves}. "
-                f"Total cost {plan.total_cost:,.0f}, {mt['route_length_m']:.0f} m of new line along streets.")
+        what = (
+            f"Moves {plan.moved_customers} customer(s) in {len(plan.moves)} move(s): {moves}. "
+            f"Total cost {plan.total_cost:,.0f}, {mt['route_length_m']:.0f} m of new line along streets."
+        )
     else:
         what = "No move."
     rel = 100 * (e1 - e0) / e0 if e0 else 0.0
     change = f" ({rel:+.0f} %)" if abs(rel) >= 0.5 else " (no change)"
     gap = mt.get("mip_gap")
-    solver = (f"solver status {mt['status']}" + (f", MIP gap {gap:.1%}" if isinstance(gap, float) else "")
-              + f", solved in {mt['solve_time_s']:.1f} s")
-    text = (f"{what} Expected imbalance {e0:.2f} % → {e1:.2f} %{change}; "
-            f"peak imbalance {p0:.2f} % → {p1:.2f} %; max line loading {mt['max_line_loading_before']:.0%} → "
-            f"{mt['max_line_loading_after']:.0%}; {solver}.")
+    solver = (
+        f"solver status {mt['status']}"
+        + (f", MIP gap {gap:.1%}" if isinstance(gap, float) else "")
+        + f", solved in {mt['solve_time_s']:.1f} s"
+    )
+    text = (
+        f"{what} Expected imbalance {e0:.2f} % → {e1:.2f} %{change}; "
+        f"peak imbalance {p0:.2f} % → {p1:.2f} %; max line loading {mt['max_line_loading_before']:.0%} → "
+        f"{mt['max_line_loading_after']:.0%}; {solver}."
+    )
     if mt.get("violations"):
         text += f" {len(mt['violations'])} line rule(s) met only with penalised slack."
     return text
@@ -180,11 +197,21 @@ def _summary_html(case: Case, runs: dict[str, MethodOutputs]) -> str:
     parts.append("</ul>")
     moving = [m for m, r in runs.items() if r.plan.moves]
     for m in moving:
-        rows = pd.DataFrame([{
-            "move": k + 1, "customers": ", ".join(mv.customers), "from → to feeder": f"{mv.from_feeder} → {mv.to_feeder}",
-            "end node": mv.end_node, "cut node": mv.cut_node, "connected at": mv.to_node,
-            "route length [m]": f"{mv.route_length_m:.0f}", "cost [currency]": f"{mv.cost:,.0f}",
-        } for k, mv in enumerate(runs[m].plan.moves)]).set_index("move")
+        rows = pd.DataFrame(
+            [
+                {
+                    "move": k + 1,
+                    "customers": ", ".join(mv.customers),
+                    "from → to feeder": f"{mv.from_feeder} → {mv.to_feeder}",
+                    "end node": mv.end_node,
+                    "cut node": mv.cut_node,
+                    "connected at": mv.to_node,
+                    "route length [m]": f"{mv.route_length_m:.0f}",
+                    "cost [currency]": f"{mv.cost:,.0f}",
+                }
+                for k, mv in enumerate(runs[m].plan.moves)
+            ]
+        ).set_index("move")
         parts.append(f"<h3>Moves of {html.escape(method_label(m))}</h3>" + _table_html(rows))
     scen = _per_scenario_table(runs)
     if scen is not None:
@@ -307,7 +334,7 @@ table.data tbody tr:nth-child(even) { background: #fafafa; }
 iframe.map { width: 100%; height: 640px; border: 1px solid #bbb; }
 figure { margin: 1.4em 0; } figure img { max-width: 100%; border: 1px solid #eee; }
 figcaption { font-weight: 600; color: #333; margin-top: 0.3em; }
-"""
+"""  # noqa: E501 (the body rule is one CSS line)
 
 
 _PAGE = """<!DOCTYPE html>

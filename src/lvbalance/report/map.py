@@ -68,42 +68,83 @@ def map_layers(case: Case, runs: dict[str, MethodOutputs]) -> dict[str, dict[str
 
     colours = feeder_colours(case)
     seg = case.streets.segments
-    layers = {"streets": fc([
-        line(np.asarray(g.coords, float)[:, :2], street_id=str(sid), cost_per_m=_num(seg.at[sid, "cost_per_m"]), colour="#9e9e9e")
-        for sid, g in zip(seg.index, seg.geometry)
-    ])}
+    layers = {
+        "streets": fc(
+            [
+                line(np.asarray(g.coords, float)[:, :2], street_id=str(sid), cost_per_m=_num(seg.at[sid, "cost_per_m"]), colour="#9e9e9e")
+                for sid, g in zip(seg.index, seg.geometry)
+            ]
+        )
+    }
     moving = [m for m, r in runs.items() if r.plan.moves]
     base = plan_map_data(case, runs[moving[0]] if moving else next(iter(runs.values())))
-    layers["network as built"] = fc([
-        line(r["xy"], line_id=str(lid), feeder=r["feeder_before"], colour=colours.get(r["feeder_before"], "#000000"))
-        for lid, r in base.lines.iterrows()
-    ])
+    layers["network as built"] = fc(
+        [
+            line(r["xy"], line_id=str(lid), feeder=r["feeder_before"], colour=colours.get(r["feeder_before"], "#000000"))
+            for lid, r in base.lines.iterrows()
+        ]
+    )
     after: dict[str, PlanMapData] = {}
     for m in moving:
         d = after[m] = plan_map_data(case, runs[m])
-        feats = [line(r["xy"], line_id=str(lid), feeder=r["feeder_after"], colour=colours.get(r["feeder_after"], "#000000"))
-                 for lid, r in d.lines[d.lines["in_service"]].iterrows()]
-        feats += [line(r["xy"], line_id=f"new line {r['move']}", feeder=r["to_feeder"], colour=colours.get(r["to_feeder"], "#000000"))
-                  for _, r in d.routes.iterrows()]
+        feats = [
+            line(r["xy"], line_id=str(lid), feeder=r["feeder_after"], colour=colours.get(r["feeder_after"], "#000000"))
+            for lid, r in d.lines[d.lines["in_service"]].iterrows()
+        ]
+        feats += [
+            line(r["xy"], line_id=f"new line {r['move']}", feeder=r["to_feeder"], colour=colours.get(r["to_feeder"], "#000000"))
+            for _, r in d.routes.iterrows()
+        ]
         layers[f"network after {m}"] = fc(feats)
-        moves = [line(r["xy"], kind="new line", move=int(r["move"]), method=m, customers=", ".join(r["customers"]),
-                      feeders=f"{r['from_feeder']} → {r['to_feeder']}", route_length_m=round(r["route_length_m"], 1),
-                      cost=round(r["cost"], 0), colour=colours.get(r["to_feeder"], "#000000"))
-                 for _, r in d.routes.iterrows()]
-        moves += [line(r["xy"], kind="line cut", move=None, method=m, customers="", feeders=f"{r['feeder_before']} (out of service)",
-                       route_length_m=None, cost=None, colour="#000000", line_id=str(lid))
-                  for lid, r in d.lines[~d.lines["in_service"]].iterrows()]
+        moves = [
+            line(
+                r["xy"],
+                kind="new line",
+                move=int(r["move"]),
+                method=m,
+                customers=", ".join(r["customers"]),
+                feeders=f"{r['from_feeder']} → {r['to_feeder']}",
+                route_length_m=round(r["route_length_m"], 1),
+                cost=round(r["cost"], 0),
+                colour=colours.get(r["to_feeder"], "#000000"),
+            )
+            for _, r in d.routes.iterrows()
+        ]
+        moves += [
+            line(
+                r["xy"],
+                kind="line cut",
+                move=None,
+                method=m,
+                customers="",
+                feeders=f"{r['feeder_before']} (out of service)",
+                route_length_m=None,
+                cost=None,
+                colour="#000000",
+                line_id=str(lid),
+            )
+            for lid, r in d.lines[~d.lines["in_service"]].iterrows()
+        ]
         layers[f"moves {m}"] = fc(moves)
     cust = base.customers
     lon, lat = to_wgs.transform(cust["x"].to_numpy(float), cust["y"].to_numpy(float))
     feats = []
     for k, (cid, r) in enumerate(cust.iterrows()):
-        props: dict[str, Any] = {"customer_id": str(cid), "type": r["type"], "feeder_as_built": r["feeder_before"],
-                                 "colour": colours.get(r["feeder_before"], "#000000")}
+        props: dict[str, Any] = {
+            "customer_id": str(cid),
+            "type": r["type"],
+            "feeder_as_built": r["feeder_before"],
+            "colour": colours.get(r["feeder_before"], "#000000"),
+        }
         moved_by = [m for m in moving if after[m].customers.at[cid, "moved"]]
         props["moved_by"] = ", ".join(f"{m} (to {after[m].customers.at[cid, 'feeder_after']})" for m in moved_by) or "—"
-        feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [round(float(lon[k]), 7), round(float(lat[k]), 7)]},
-                      "properties": props})
+        feats.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [round(float(lon[k]), 7), round(float(lat[k]), 7)]},
+                "properties": props,
+            }
+        )
     layers["customers"] = fc(feats)
     return layers
 
@@ -120,10 +161,20 @@ def _num(v: Any) -> float | None:
 _POPUPS = {
     "streets": (("street_id", "street"), ("cost_per_m", "cost per m")),
     "network": (("line_id", "line"), ("feeder", "feeder")),
-    "moves": (("kind", "what"), ("move", "move"), ("customers", "customers"), ("feeders", "feeders"),
-              ("route_length_m", "route length [m]"), ("cost", "cost")),
-    "customers": (("customer_id", "customer"), ("type", "type"), ("feeder_as_built", "feeder as built (colour)"),
-                  ("moved_by", "moved by (ringed)")),
+    "moves": (
+        ("kind", "what"),
+        ("move", "move"),
+        ("customers", "customers"),
+        ("feeders", "feeders"),
+        ("route_length_m", "route length [m]"),
+        ("cost", "cost"),
+    ),
+    "customers": (
+        ("customer_id", "customer"),
+        ("type", "type"),
+        ("feeder_as_built", "feeder as built (colour)"),
+        ("moved_by", "moved by (ringed)"),
+    ),
 }
 
 
@@ -179,8 +230,9 @@ def build_map(case: Case, runs: dict[str, MethodOutputs]) -> folium.Map:
     lats = [c[1] for f in layers["network as built"]["features"] for c in f["geometry"]["coordinates"]]
     m = folium.Map(location=[float(np.mean(lats)), float(np.mean(lons))], tiles=None, zoom_start=17, max_zoom=22, control_scale=True)
     _inline_leaflet(m)
-    folium.TileLayer("OpenStreetMap", name="OpenStreetMap background (needs internet)", overlay=True, show=False, max_zoom=22,
-                     max_native_zoom=19).add_to(m)
+    folium.TileLayer(
+        "OpenStreetMap", name="OpenStreetMap background (needs internet)", overlay=True, show=False, max_zoom=22, max_native_zoom=19
+    ).add_to(m)
     first_after = next((n for n in layers if n.startswith("network after")), None)
     first_moves = next((n for n in layers if n.startswith("moves")), None)
     shown = {"streets", first_after or "network as built", first_moves, "customers"}
@@ -189,9 +241,14 @@ def build_map(case: Case, runs: dict[str, MethodOutputs]) -> folium.Map:
         fields = _POPUPS[kind]
         marker = folium.CircleMarker(radius=5, fill=True) if kind == "customers" else None
         group = folium.FeatureGroup(name=name, show=name in shown)
-        gj = folium.GeoJson(coll, name=name, style_function=_STYLES[kind], marker=marker,
-                            popup=GeoJsonPopup(fields=[f for f, _ in fields], aliases=[a for _, a in fields], localize=True),
-                            tooltip=GeoJsonTooltip(fields=[fields[0][0]], aliases=[fields[0][1]]))
+        gj = folium.GeoJson(
+            coll,
+            name=name,
+            style_function=_STYLES[kind],
+            marker=marker,
+            popup=GeoJsonPopup(fields=[f for f, _ in fields], aliases=[a for _, a in fields], localize=True),
+            tooltip=GeoJsonTooltip(fields=[fields[0][0]], aliases=[fields[0][1]]),
+        )
         gj.add_to(group)
         group.add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
@@ -272,10 +329,12 @@ def map_html(case: Case, runs: dict[str, MethodOutputs]) -> str:
 
 
 def _map_intro() -> str:
-    return ("<p class='note'>Switch layers on and off in the box at the top right; click a line, route or customer for "
-            "its details. Colours are feeders (as in the figures); customers have the colour of their feeder as built, "
-            "moved customers a thick black ring; new lines are drawn bold in the new feeder's colour, lines cut by a "
-            "move dashed black. No background map is needed (an OpenStreetMap layer loads when online).</p>")
+    return (
+        "<p class='note'>Switch layers on and off in the box at the top right; click a line, route or customer for "
+        "its details. Colours are feeders (as in the figures); customers have the colour of their feeder as built, "
+        "moved customers a thick black ring; new lines are drawn bold in the new feeder's colour, lines cut by a "
+        "move dashed black. No background map is needed (an OpenStreetMap layer loads when online).</p>"
+    )
 
 
 def _iframe(m: folium.Map) -> str:
