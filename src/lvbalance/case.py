@@ -8,7 +8,6 @@ it collects *every* problem and :func:`check_case` raises them together as one
 
 from __future__ import annotations
 
-
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -62,6 +61,23 @@ class CaseError(ValueError):
         super().__init__(f"{source} has {len(self.problems)} problem(s):\n{lines}")
 
 
+class MissingPackageError(ImportError):
+    """An optional package that a feature needs is not installed.
+
+    ``package``: the module that is missing; ``extra``: the lvbalance extra that installs it
+    (``pip install "lvbalance[extra]"``); ``feature``: what needs it.
+    """
+
+    def __init__(self, package: str, *, extra: str, feature: str) -> None:
+        self.package = package
+        self.extra = extra
+        self.feature = feature
+        super().__init__(
+            f"{feature} needs the optional package '{package}', which is not installed: pip install \"lvbalance[{extra}]\"",
+            name=package,
+        )
+
+
 # --------------------------------------------------------------------------- parts
 
 
@@ -97,9 +113,7 @@ class Network:
     def parent(self) -> pd.DataFrame:
         """For each node but the busbar: ``parent_node`` and ``line_id`` towards the busbar."""
         pred = nx.predecessor(self.graph, self.busbar)
-        rows = {
-            n: (p[0], self.graph.edges[p[0], n]["line_id"]) for n, p in pred.items() if p
-        }
+        rows = {n: (p[0], self.graph.edges[p[0], n]["line_id"]) for n, p in pred.items() if p}
         return pd.DataFrame.from_dict(rows, orient="index", columns=["parent_node", "line_id"]).rename_axis("node_id")
 
     @cached_property
@@ -172,8 +186,15 @@ class Case:
     def with_params(self, params: Params) -> Case:
         """The same case with other parameters."""
         return Case(
-            self.name, self.crs, self.network, self.streets, self.customers, self.meter_readings,
-            self.calendar, params, dict(self.metadata),
+            self.name,
+            self.crs,
+            self.network,
+            self.streets,
+            self.customers,
+            self.meter_readings,
+            self.calendar,
+            params,
+            dict(self.metadata),
         )
 
 
@@ -293,7 +314,8 @@ def _check_customers(customers: pd.DataFrame, net: Network) -> list[Problem]:
         for idx in customers.index[customers["node_id"] == net.busbar]:
             out.append(Problem(f, f"customer {idx}", "hangs on the busbar itself, not on a feeder"))
     for idx in customers.index[~customers["type"].isin(CUSTOMER_TYPES)]:
-        out.append(Problem(f, f"customer {idx}", f"unknown type {customers.at[idx, 'type']!r} (expected one of {', '.join(CUSTOMER_TYPES)})"))
+        typ = customers.at[idx, "type"]
+        out.append(Problem(f, f"customer {idx}", f"unknown type {typ!r} (expected one of {', '.join(CUSTOMER_TYPES)})"))
     ev = customers[customers["type"] == "ev"]
     for col in ("charge_kw", "discharge_kw"):
         vals = pd.to_numeric(ev[col], errors="coerce")
@@ -305,7 +327,8 @@ def _check_customers(customers: pd.DataFrame, net: Network) -> list[Problem]:
     unmetered = customers[~customers["metered"].astype(bool)]
     energy = pd.to_numeric(unmetered["annual_kwh"], errors="coerce")
     for idx in unmetered.index[energy.isna() | (energy <= 0)]:
-        out.append(Problem(f, f"customer {idx}", f"has no meter, so it needs billed energy annual_kwh > 0, got {unmetered.at[idx, 'annual_kwh']!r}"))
+        got = unmetered.at[idx, "annual_kwh"]
+        out.append(Problem(f, f"customer {idx}", f"has no meter, so it needs billed energy annual_kwh > 0, got {got!r}"))
     return out
 
 
@@ -315,7 +338,8 @@ def _check_readings(readings: pd.DataFrame, customers: pd.DataFrame) -> list[Pro
     p = pd.to_numeric(readings["p_kw"], errors="coerce")
     bad = readings.index[p.isna() | ~np.isfinite(p.fillna(0.0))]
     for idx in bad[:50]:
-        out.append(Problem(f, f"row {idx + 2}", f"p_kw is not a finite number ({readings.at[idx, 'p_kw']!r}) for customer {readings.at[idx, 'customer_id']}"))
+        value, cid = readings.at[idx, "p_kw"], readings.at[idx, "customer_id"]
+        out.append(Problem(f, f"row {idx + 2}", f"p_kw is not a finite number ({value!r}) for customer {cid}"))
     if len(bad) > 50:
         out.append(Problem(f, f"{len(bad) - 50} more row(s)", "p_kw is not a finite number"))
     ts = pd.to_datetime(readings["timestamp"], errors="coerce")
@@ -386,5 +410,3 @@ def _street_component_of_points(lines: np.ndarray, points: np.ndarray) -> tuple[
     nearest = tree.nearest(pts)
     dist = shapely.distance(pts, lines[nearest])
     return comp[nearest], np.asarray(dist, dtype=float)
-
-
