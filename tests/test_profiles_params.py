@@ -14,7 +14,7 @@ from lvbalance.params import CleaningParams, Params, ProfileParams
 
 def test_defaults_are_the_former_constants():
     p = ProfileParams()
-    assert p.cleaning.plausible_peak_kw == {"residential": 15.0, "commercial": 60.0, "pv": 10.0, "ev": 11.0}
+    assert p.cleaning.plausible_peak_kw == {"residential": 15.0, "commercial": 60.0, "pv": 10.0, "ev": 11.0, "heat_pump": 15.0}
     assert p.cleaning.absurd_factor == 10.0
     assert p.cleaning.pv_standby_kw == 0.1
     assert p.cleaning.ev_rating_tolerance == 1.1
