@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -20,6 +20,9 @@ from rich.table import Table
 
 from lvbalance.case import Case, CaseError, Streets
 from lvbalance.params import Params, StreetParams
+
+if TYPE_CHECKING:
+    from lvbalance.io.areas import AreaResult
 
 app = typer.Typer(help="Street-aware LV load rebalancing with V2G scheduling.", no_args_is_help=True, add_completion=False)
 import_app = typer.Typer(help="Import a network as a case directory.", no_args_is_help=True)
@@ -296,42 +299,95 @@ def check(
 @_friendly_errors
 def import_pandapower(
     net_file: Annotated[Path, typer.Argument(help="pandapower net (.json).")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Case directory to create.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Case directory to create (--split-areas: folder of one per area).")],
     name: Annotated[str | None, typer.Option(help="Case name (default: file stem).")] = None,
-    streets: Annotated[Path | None, typer.Option(help="Streets: GeoJSON or OSM XML file (default: from line geometry).")] = None,
+    split_areas: Annotated[bool, typer.Option("--split-areas", help="One case per LV transformer area: OUT/<area>/.")] = False,
+    streets: Annotated[
+        Path | None, typer.Option(help="Streets: GeoJSON, OSM XML (.osm) or OSM PBF (.pbf, needs pyrosm); default: the net's line routes.")
+    ] = None,
+    customers: Annotated[
+        Path | None,
+        typer.Option(
+            help="CSV overriding customers: customer_id or load, and any of type, annual_kwh, metered, charge_kw, discharge_kw, v2g."
+        ),
+    ] = None,
+    meters: Annotated[Path | None, typer.Option(help="Meter export (CSV or parquet: customer_id, timestamp, p_kw).")] = None,
+    start: Annotated[
+        str | None,
+        typer.Option(help="Time of pandapower time step 0 [default: 2024-01-01 00:00, or the first time of a SimBench profiles table]."),
+    ] = None,
+    step_minutes: Annotated[int, typer.Option(help="Length of a pandapower time step [min].")] = 15,
+    crs: Annotated[
+        str | None, typer.Option(help="Projected CRS of the case (default: local UTM zone; required if the net is not lon/lat).")
+    ] = None,
 ) -> None:
-    """Convert a radial LV pandapower net into a case directory."""
-    import pandapower as pp
+    """Convert a radial LV pandapower net (or each of its transformer areas) into case directories."""
+    from lvbalance.io import areas as ar
+    from lvbalance.io.customers import read_customer_overrides
+    from lvbalance.io.pp_net import net_crs, read_pandapower_json
+    from lvbalance.io.timeseries import TimeAxis, read_meter_file
 
-    from lvbalance.case import check_case
-    from lvbalance.io import write_case
-    from lvbalance.io.pandapower import case_from_pandapower, network_from_pandapower
-
-    if not net_file.is_file():
-        raise FileNotFoundError(f"{net_file} does not exist")
-    net = pp.from_json(str(net_file))
-    crs: str | None = None
-    street_data = None
+    t0 = time.perf_counter()
+    axis = TimeAxis.parse(start, step_minutes)
+    overrides = read_customer_overrides(customers) if customers is not None else None
+    meter_data = read_meter_file(meters) if meters is not None else None
+    net = read_pandapower_json(net_file)
     if streets is not None:
-        # the streets go into the CRS the case gets (the net's local UTM zone for lon/lat buses);
-        # the imported case has the default params
-        crs = network_from_pandapower(net).crs
-        street_data = _read_streets(streets, crs, params=Params().streets)
-    case = check_case(case_from_pandapower(net, name=name or net_file.stem, streets=street_data, crs=crs))
-    write_case(case, out)
-    console.print(f"[green]wrote[/] {out}")
-    print_case_summary(case)
+        crs = net_crs(net, crs)  # the streets go into the CRS the case gets (the net's local UTM zone for lon/lat buses)
+    options = ar.ImportOptions(
+        crs=crs,
+        streets=_read_streets(streets, crs, params=Params().streets) if streets is not None and crs is not None else None,
+        customers=overrides,
+        meters=meter_data,
+        meters_file=meters.name if meters is not None else "meter file",
+        time=axis,
+    )
+    with console.status(f"importing {net_file}"):
+        results = ar.import_pandapower_net(net, name=name or net_file.stem, split=split_areas, options=options)
+    if not split_areas:
+        (result,) = results
+        if not result.ok or result.case is None:
+            raise CaseError(result.problems, source=str(net_file))
+        from lvbalance.io import write_case
+
+        write_case(result.case, out)
+        console.print(f"[green]wrote[/] {out}")
+        print_case_summary(result.case)
+        return
+    results = ar.write_areas(results, out)
+    _print_areas(results, out)
+    failed = [r for r in results if not r.ok]
+    console.print(f"{len(results) - len(failed)} of {len(results)} area(s) written to {out} in {time.perf_counter() - t0:.1f} s")
+    if failed:
+        raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def _print_areas(results: list[AreaResult], out: Path) -> None:
+    """One row per area: written or failed, customers by type, feeders, problems."""
+    import pandas as pd
+    from rich.markup import escape
+
+    from lvbalance.io.areas import area_table
+
+    df = area_table(results)
+    t = Table(title=f"Transformer areas -> {out}", title_justify="left")
+    for col in df.columns:
+        t.add_column(col, justify="right" if df[col].dtype.kind in "iu" else "left", overflow="fold")
+    for _, row in df.iterrows():
+        t.add_row(*("" if v is pd.NA else "[red]failed[/]" if v == "failed" else escape(str(v)) for v in row))
+    console.print(t)
 
 
 def _read_streets(path: Path, crs: str, *, params: StreetParams) -> Streets:
-    """Streets of a GeoJSON or OSM XML (``.osm``, ``.xml``) file, projected to ``crs``."""
-    from lvbalance.io import streets as st
+    """Streets of a GeoJSON, OSM XML (``.osm``, ``.xml``) or OSM PBF (``.pbf``) file, projected to ``crs``."""
+    from lvbalance.io.streets import streets_from_file
 
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist")
-    if path.suffix.lower() in (".osm", ".xml"):
-        return st.streets_from_osm_xml(path, crs, params=params)
-    return st.streets_from_geojson(path, crs)
+    try:
+        return streets_from_file(path, crs, params=params)
+    except ImportError as exc:  # an optional reader (pyrosm) is missing
+        raise ValueError(str(exc)) from None
 
 
 @import_app.command("simbench")

@@ -88,9 +88,7 @@ def _split_by_source(pieces: list[LineString], sources: gpd.GeoSeries) -> np.nda
     return np.asarray(tree.nearest(mids))
 
 
-def segments_frame(
-    lines: Iterable[LineString], cost_per_m: Iterable[float] | None, crs: str, *, node: bool = True
-) -> gpd.GeoDataFrame:
+def segments_frame(lines: Iterable[LineString], cost_per_m: Iterable[float] | None, crs: str, *, node: bool = True) -> gpd.GeoDataFrame:
     """Street table (index ``street_id`` ``S0``, ``S1``...; ``geometry``; ``cost_per_m``).
 
     With ``node=True`` the lines are split where they meet and each piece keeps the
@@ -103,9 +101,7 @@ def segments_frame(
         src = _split_by_source(pieces, gpd.GeoSeries(lines))
         lines, costs = pieces, costs[src]
     index = pd.Index([f"S{i}" for i in range(len(lines))], name="street_id")
-    return gpd.GeoDataFrame(
-        {"cost_per_m": costs}, geometry=gpd.GeoSeries(list(lines), index=index, crs=crs), index=index
-    )
+    return gpd.GeoDataFrame({"cost_per_m": costs}, geometry=gpd.GeoSeries(list(lines), index=index, crs=crs), index=index)
 
 
 def _explode_lines(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -178,6 +174,42 @@ def streets_from_osm_xml(path: str | Path, crs: str, *, params: StreetParams | N
     cost = [osm_cost_per_m(h, table) for h in highway]
     logger.info("read %d street edges from %s", len(edges), path)
     return Streets(segments_frame(edges.geometry, cost, crs), source="osm")
+
+
+def streets_from_osm_pbf(path: str | Path, crs: str, *, params: StreetParams | None = None) -> Streets:
+    """Read the streets of a local OpenStreetMap PBF file (``.osm.pbf``) with pyrosm (offline).
+
+    Every way with a ``highway`` tag (pyrosm ``network_type="all"``) becomes street segments,
+    split where ways meet or cross; ``cost_per_m`` by highway class as in
+    :func:`streets_from_osm_xml`. pyrosm is optional: without it, an :class:`ImportError`
+    that names it.
+    """
+    try:
+        import pyrosm
+    except ImportError as exc:
+        raise ImportError(f"reading OpenStreetMap PBF ({Path(path).name}) needs the optional package pyrosm: pip install pyrosm") from exc
+    table = (params if params is not None else StreetParams()).osm_highway_cost_per_m
+    edges = pyrosm.OSM(str(path)).get_network(network_type="all")
+    if edges is None or edges.empty:
+        return Streets(segments_frame([], None, crs), source="osm")
+    if edges.crs is None:
+        edges = edges.set_crs("EPSG:4326")
+    edges = _explode_lines(edges.to_crs(crs))
+    highway = edges["highway"] if "highway" in edges else pd.Series(np.nan, index=edges.index)
+    cost = [osm_cost_per_m(h, table) for h in highway]
+    logger.info("read %d street ways from %s", len(edges), path)
+    return Streets(segments_frame(edges.geometry, cost, crs), source="osm")
+
+
+def streets_from_file(path: str | Path, crs: str, *, params: StreetParams | None = None) -> Streets:
+    """Streets of a file by its suffix: OSM XML (``.osm``, ``.xml``), OSM PBF (``.pbf``), else GeoJSON
+    (or any file geopandas reads)."""
+    suffix = Path(path).suffix.lower()
+    if suffix in (".osm", ".xml"):
+        return streets_from_osm_xml(path, crs, params=params)
+    if suffix == ".pbf":
+        return streets_from_osm_pbf(path, crs, params=params)
+    return streets_from_geojson(path, crs)
 
 
 def streets_from_network_lines(network: Network, crs: str) -> Streets:
