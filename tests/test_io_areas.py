@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 import warnings
@@ -74,8 +75,13 @@ def test_find_areas_follows_lines_and_closed_switches():
     assert areas[0].buses == areas[1].buses
 
 
-def test_split_gives_one_case_per_area_and_lists_the_failures():
-    results = {r.area.name: r for r in import_pandapower_net(town_net(), name="town", split=True)}
+def test_split_gives_one_case_per_area_and_lists_the_failures(caplog):
+    with caplog.at_level(logging.INFO, logger="lvbalance.io"):
+        results = {r.area.name: r for r in import_pandapower_net(town_net(), name="town", split=True)}
+    estimates = [r.getMessage() for r in caplog.records if "full-load hours" in r.getMessage()]
+    assert estimates == ["annual energy of 4 load(s) estimated from p_mw x full-load hours (commercial 2500 h, ev 200 h, heat_pump 1000 h, "
+                         "residential 1000 h)"]  # fmt: skip
+    assert any("1 heat pump load(s) imported as 'residential'" in r.getMessage() for r in caplog.records)
     assert set(results) == {"TA", "TB", "T_C", f"no_trafo_bus{min(r.area.busbar for r in results.values() if not r.area.trafos)}"}
     assert [n for n, r in results.items() if r.ok] == ["TA", "TB"]
     (loop,) = results["T_C"].problems

@@ -231,7 +231,7 @@ def apply_customer_overrides(customers: pd.DataFrame, overrides: CustomerOverrid
             # an estimate from full-load hours follows the new kind
             est = out.index.isin(ids) & (out["annual_source"] == "full_load_hours") & out["kind"].isin(list(FULL_LOAD_HOURS))
             out.loc[est, "annual_kwh"] = out.loc[est, "p_kw"] * out.loc[est, "kind"].map(FULL_LOAD_HOURS)
-        out.loc[targets[given].to_numpy(), col] = values.to_numpy()
+        out.loc[targets[given].to_numpy(), col] = values.astype(bool).to_numpy() if col in ("metered", "v2g") else values.to_numpy()
         if col == "annual_kwh":
             out.loc[targets[given].to_numpy(), "annual_source"] = "customers_file"
     ev = out["type"] == "ev"
