@@ -12,7 +12,7 @@ import xarray as xr
 from lvbalance.profiles.build import MeteredDays, ProfileResult, build_profiles, day_profiles, prepare_days, pseudo_profile_error
 from lvbalance.profiles.calendar import horizon_day_of
 from lvbalance.profiles.cleaning import clean_readings
-from tests.profile_cases import MORNING, T, meter_case, two_cluster_case, unmetered
+from tests.fixtures import MORNING, T, meter_case, two_cluster_case, unmetered
 
 
 def test_prepare_days(case):
@@ -35,15 +35,18 @@ def test_pseudo_energy_equals_billed_energy(case):
     days = pd.date_range("2024-03-04", periods=28, freq="D")
     # metered residential use 1.5x more energy on non-working days
     curves = {f"m{i}": [MORNING * (1.5 if d.dayofweek >= 5 else 1.0) * (1 + 0.02 * rng.standard_normal(T)) for d in days] for i in range(4)}
-    extra = pd.concat([
-        unmetered(case, ["u_res"], "residential", 3650.0),
-        unmetered(case, ["u_com"], "commercial", 12000.0),
-        unmetered(case, ["u_pv"], "pv", 5000.0),
-        unmetered(case, ["u_ev"], "ev", 2000.0, charge_kw=7.0, discharge_kw=7.0),
-    ])
+    extra = pd.concat(
+        [
+            unmetered(case, ["u_res"], "residential", 3650.0),
+            unmetered(case, ["u_com"], "commercial", 12000.0),
+            unmetered(case, ["u_pv"], "pv", 5000.0),
+            unmetered(case, ["u_ev"], "ev", 2000.0, charge_kw=7.0, discharge_kw=7.0),
+        ]
+    )
     weather = np.array(["sunny", "cloudy", "rainy", "sunny"] * 7)
-    calendar = pd.DataFrame({"day_type": np.where(days.dayofweek < 5, "working", "non_working"), "weather": weather},
-                            index=pd.DatetimeIndex(days, name="date"))
+    calendar = pd.DataFrame(
+        {"day_type": np.where(days.dayofweek < 5, "working", "non_working"), "weather": weather}, index=pd.DatetimeIndex(days, name="date")
+    )
     result = build_profiles(meter_case(case, curves, calendar=calendar, extra_customers=extra))
     assert isinstance(result, ProfileResult)
     sc = result.scenarios

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from lvbalance.params import ProfileParams
+from lvbalance.profiles import scenario_table
 from lvbalance.profiles.calendar import (
+    DEFAULT_CALENDAR_YEAR,
+    UNLABELLED_WEATHER,
     ContextProbabilities,
     DaySplit,
+    calendar_start,
     context_probabilities,
     contexts_of,
     day_context,
     grid_position,
     holiday_country,
+    horizon_calendar,
     horizon_day_of,
     split_days,
     steps_per_day,
@@ -38,6 +44,7 @@ def test_grid_position_and_steps_per_day():
 
 def test_contexts_of_each_type():
     assert contexts_of("residential") == ("working", "non_working")
+    assert contexts_of("heat_pump") == ("working", "non_working")
     assert contexts_of("pv") == ("sunny", "cloudy", "rainy")
 
 
@@ -72,11 +79,62 @@ def test_context_probabilities_from_the_calendar(case):
 
 
 def test_context_probabilities_without_calendar(case):
-    # readings 2024-03-04 00:00 .. 03-17 23:45: horizon days 03-03 .. 03-17, 11 working and 4 weekend days
+    """days.csv empty: a calendar of 365 days from 1 January of the readings' year (2024).
+
+    2024-01-01 (a Monday) .. 2024-12-30 (a Monday): 52 full weeks (104 weekend days) + one
+    Monday; German public holidays, all on weekdays in 2024: Jan 1, Mar 29, Apr 1, May 1,
+    May 9, May 20, Oct 3, Dec 25, Dec 26 (9). Working: 365 - 104 - 9 = 252.
+    """
     no_cal = dataclasses.replace(case, calendar=case.calendar.iloc[:0])
     p = context_probabilities(no_cal)
-    assert p.p_day_type.to_dict() == pytest.approx({"working": 10 / 15, "non_working": 5 / 15})
-    assert p.p_weather.tolist() == pytest.approx([1 / 3] * 3)
+    assert p.p_day_type.to_dict() == pytest.approx({"working": 252 / 365, "non_working": 113 / 365})
+    # no weather label: one class with probability 1
+    assert p.p_weather.to_dict() == {"sunny": 0.0, UNLABELLED_WEATHER: 1.0, "rainy": 0.0}
+
+
+def _empty_calendar(case, **profiles):
+    c = dataclasses.replace(case, calendar=case.calendar.iloc[:0])
+    return c.with_params(c.params.updated(profiles=profiles)) if profiles else c
+
+
+def test_calendar_from_holidays_over_the_chosen_horizon(case):
+    cal = horizon_calendar(_empty_calendar(case, calendar_start="2024-12-23", calendar_days=7))
+    assert cal.index.tolist() == list(pd.date_range("2024-12-23", periods=7, freq="D"))
+    # Mon 23 and Fri 27 working; Tue 24 (Christmas Eve) is not a public holiday in DE; Wed 25, Thu 26
+    # public holidays; Sat 28, Sun 29 weekend
+    assert cal["day_type"].tolist() == ["working", "working", "non_working", "non_working", "working", "non_working", "non_working"]
+    assert (cal["weather"] == UNLABELLED_WEATHER).all() and cal.index.name == "date"
+
+
+def test_calendar_start_defaults(case):
+    # readings start 2024-03-04: 1 January 2024
+    assert calendar_start(_empty_calendar(case)) == pd.Timestamp("2024-01-01")
+    no_readings = dataclasses.replace(_empty_calendar(case), meter_readings=case.meter_readings.iloc[:0])
+    assert calendar_start(no_readings) == pd.Timestamp(DEFAULT_CALENDAR_YEAR, 1, 1)
+    assert len(horizon_calendar(no_readings)) == 365
+    # a calendar in days.csv is used as it is, whatever calendar_start says
+    assert horizon_calendar(case.with_params(case.params.updated(profiles={"calendar_start": "2030-01-01"}))).index[0] == pd.Timestamp(
+        "2024-03-04"
+    )
+
+
+def test_calendar_without_weather_labels_has_one_weather_class(case):
+    unlabelled = case.calendar.assign(weather=np.nan)
+    c = dataclasses.replace(case, calendar=unlabelled)
+    p = context_probabilities(c)
+    assert p.p_day_type.to_dict() == pytest.approx({"working": 10 / 14, "non_working": 4 / 14})
+    assert p.p_weather[UNLABELLED_WEATHER] == 1.0 and p.p_weather.sum() == 1.0
+    # every day, also one outside the calendar, has that weather
+    ctx = day_context(c, pd.DatetimeIndex(["2024-03-05", "2024-06-01"]))
+    assert ctx["weather"].tolist() == [UNLABELLED_WEATHER] * 2
+    table = scenario_table(p)
+    assert table.index.tolist() == [f"working-{UNLABELLED_WEATHER}", f"non_working-{UNLABELLED_WEATHER}"]
+    assert table["probability"].sum() == pytest.approx(1.0)
+
+
+def test_a_horizon_without_days_is_an_error(case):
+    with pytest.raises(ValueError, match="calendar_days"):
+        context_probabilities(_empty_calendar(case, calendar_days=0))
 
 
 def test_split_days_is_stratified_and_seeded():

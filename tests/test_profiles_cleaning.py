@@ -11,7 +11,7 @@ import pytest
 
 from lvbalance.case import Case
 from lvbalance.profiles.cleaning import REPORT_COLUMNS, CleanedReadings, clean_readings
-from tests.profile_cases import EVENING, MORNING, T, meter_case, two_cluster_case, unmetered, with_readings
+from tests.fixtures import EVENING, MORNING, T, meter_case, two_cluster_case, unmetered, with_readings
 
 
 def _with_params(case: Case, **profiles: object) -> Case:
@@ -39,8 +39,14 @@ def test_gaps_and_bad_values_are_cleaned_and_reported(case, caplog):
     pv[50] = 5.0
     ev = np.where(pd.DatetimeIndex(ts).hour.to_numpy() >= 19, 7.0, 0.0)
     ev[60], ev[61] = 20.0, 500.0
-    r = pd.concat([r, pd.DataFrame({"customer_id": "pv1", "timestamp": ts, "p_kw": pv}),
-                   pd.DataFrame({"customer_id": "ev1", "timestamp": ts, "p_kw": ev})], ignore_index=True)
+    r = pd.concat(
+        [
+            r,
+            pd.DataFrame({"customer_id": "pv1", "timestamp": ts, "p_kw": pv}),
+            pd.DataFrame({"customer_id": "ev1", "timestamp": ts, "p_kw": ev}),
+        ],
+        ignore_index=True,
+    )
     case = dataclasses.replace(case, meter_readings=r, customers=pd.concat([case.customers, extra]))
     with caplog.at_level(logging.INFO, logger="lvbalance.profiles"):
         result = clean_readings(case)
@@ -141,8 +147,13 @@ def test_pv_standby_and_ev_tolerance(case):
     pv[-4:] = 0.15  # consumption of 0.15 kW in the last hour: above a 0.1 kW standby, within 0.2 kW
     ev = np.where(ts.hour.to_numpy() >= 19, 7.0, 0.0)
     ev[0] = 7.5  # within 1.1 x 7 kW = 7.7 kW, beyond 1.05 x 7 kW = 7.35 kW
-    readings = pd.concat([pd.DataFrame({"customer_id": "pv1", "timestamp": ts, "p_kw": pv}),
-                          pd.DataFrame({"customer_id": "ev1", "timestamp": ts, "p_kw": ev})], ignore_index=True)
+    readings = pd.concat(
+        [
+            pd.DataFrame({"customer_id": "pv1", "timestamp": ts, "p_kw": pv}),
+            pd.DataFrame({"customer_id": "ev1", "timestamp": ts, "p_kw": ev}),
+        ],
+        ignore_index=True,
+    )
     case = with_readings(case, extra, readings)
     report = clean_readings(case).report
     assert report.loc["pv1", "clipped"] == 4 and report.loc["ev1", "clipped"] == 0

@@ -26,17 +26,27 @@ def test_defaults_are_the_former_constants():
 
 def test_each_new_option_has_a_description_with_a_unit():
     fields = {**ProfileParams.model_fields, **CleaningParams.model_fields}
-    for name in ("plausible_peak_kw", "absurd_factor", "pv_standby_kw", "ev_rating_tolerance",
-                 "pv_yield_kwh_per_kwp", "min_daily_kwh", "kmeans_restarts"):
+    for name in (
+        "plausible_peak_kw",
+        "absurd_factor",
+        "pv_standby_kw",
+        "ev_rating_tolerance",
+        "pv_yield_kwh_per_kwp",
+        "min_daily_kwh",
+        "kmeans_restarts",
+    ):
         assert "[" in fields[name].description, name
 
 
-@pytest.mark.parametrize("cleaning", [
-    {"absurd_factor": 1.0},
-    {"ev_rating_tolerance": 0.9},
-    {"plausible_peak_kw": {"residential": 15.0}},
-    {"plausible_peak_kw": {"residential": 15.0, "commercial": 60.0, "pv": 0.0, "ev": 11.0}},
-])
+@pytest.mark.parametrize(
+    "cleaning",
+    [
+        {"absurd_factor": 1.0},
+        {"ev_rating_tolerance": 0.9},
+        {"plausible_peak_kw": {"residential": 15.0}},
+        {"plausible_peak_kw": {"residential": 15.0, "commercial": 60.0, "pv": 0.0, "ev": 11.0}},
+    ],
+)
 def test_bad_cleaning_limits_are_rejected(cleaning):
     with pytest.raises(pydantic.ValidationError):
         Params().updated(profiles={"cleaning": cleaning})
@@ -53,3 +63,15 @@ def test_options_round_trip_through_case_toml(case, tmp_path: Path):
     default = read_case(write_case(case, tmp_path / "default"))
     assert default.params.profiles.country is None
     assert "country" not in tomllib.loads((tmp_path / "default" / "case.toml").read_text(encoding="utf-8"))["params"]["profiles"]
+
+
+def test_standard_profile_and_calendar_options(case, tmp_path: Path):
+    p = ProfileParams()
+    assert (p.min_metered_curves, p.calendar_start, p.calendar_days, p.pv_tilt_deg, p.pv_azimuth_deg) == (10, None, 365, 30.0, None)
+    for name in ("min_metered_curves", "calendar_start", "calendar_days", "pv_tilt_deg", "pv_azimuth_deg"):
+        assert "[" in ProfileParams.model_fields[name].description, name
+    params = case.params.updated(profiles={"calendar_start": "2024-12-23", "calendar_days": 7, "min_metered_curves": 0})
+    back = read_case(write_case(case.with_params(params), tmp_path / "calendar"))
+    assert back.params == params and str(back.params.profiles.calendar_start) == "2024-12-23"
+    with pytest.raises(pydantic.ValidationError):
+        Params().updated(profiles={"calendar_start": "not a date"})

@@ -9,17 +9,20 @@ import pytest
 from lvbalance.params import ProfileParams
 from lvbalance.profiles import build_profiles
 from lvbalance.profiles.calendar import ContextProbabilities
-from lvbalance.profiles.patterns import build_patterns, cluster_patterns, daily_curves, standard_shape
-from tests.profile_cases import CLOCK, EVENING, MORNING, STEP_H, T, meter_case, two_cluster_case
+from lvbalance.profiles.patterns import build_patterns, cluster_patterns, daily_curves
+from lvbalance.profiles.standard import standard_profile
+from tests.fixtures import EVENING, MORNING, STEP_H, meter_case, two_cluster_case, unmetered
 
 
 def test_daily_curves_put_readings_on_day_and_step():
     params = ProfileParams(step_minutes=360)  # 4 steps a day from 08:00
-    cleaned = pd.DataFrame({
-        "customer_id": ["a", "a", "b"],
-        "timestamp": pd.to_datetime(["2024-03-04 08:00", "2024-03-05 02:00", "2024-03-05 14:00"]),
-        "p_kw": [1.0, 2.0, 3.0],
-    })
+    cleaned = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b"],
+            "timestamp": pd.to_datetime(["2024-03-04 08:00", "2024-03-05 02:00", "2024-03-05 14:00"]),
+            "p_kw": [1.0, 2.0, 3.0],
+        }
+    )
     da = daily_curves(cleaned, params, ["a", "b", "c"])
     assert da.dims == ("day", "step", "customer")
     assert da["day"].values.tolist() == pd.to_datetime(["2024-03-04", "2024-03-05"]).values.tolist()
@@ -76,36 +79,53 @@ def test_identical_curves_give_one_pattern(case):
     assert prob.tolist() == [1.0]
 
 
-def test_types_without_meters_get_standard_shapes_and_ratios(case):
-    """Energy ratios: metered residential 1.5x on weekends; pv from STANDARD_ENERGY."""
-    curves = {"m0": [MORNING * (1.5 if d.dayofweek >= 5 else 1.0) for d in pd.date_range("2024-03-04", periods=7)]}
-    c = meter_case(case, curves, params={"holdout_share": 0.0})
+def test_types_without_meters_get_standard_profiles_and_ratios(case):
+    """Energy ratios: metered residential 1.5x on weekends; unmetered pv from the clear-sky profile
+    scaled by the weather's clear-sky index (sunny 1.0, cloudy 0.55)."""
     days = pd.date_range("2024-03-04", periods=7, freq="D", name="day")
+    curves = {"m0": [MORNING * (1.5 if d.dayofweek >= 5 else 1.0) for d in days]}
+    calendar = pd.DataFrame(
+        {"day_type": np.where(days.dayofweek < 5, "working", "non_working"), "weather": ["sunny", "cloudy"] * 3 + ["sunny"]},
+        index=days.rename("date"),
+    )
+    c = meter_case(
+        case,
+        curves,
+        calendar=calendar,
+        extra_customers=unmetered(case, ["p1"], "pv", 900.0),
+        params={"holdout_share": 0.0, "min_metered_curves": 7},
+    )
     daily = daily_curves(
         pd.DataFrame({"customer_id": "m0", "timestamp": c.meter_readings["timestamp"], "p_kw": c.meter_readings["p_kw"]}),
-        c.params.profiles, ["m0"],
+        c.params.profiles,
+        ["m0"],
     )
-    context = c.calendar.reindex(days)
-    probs = ContextProbabilities(pd.Series({"working": 5 / 7, "non_working": 2 / 7}),
-                                 pd.Series({"sunny": 0.5, "cloudy": 0.5, "rainy": 0.0}))
-    patterns = build_patterns(c, daily, context, days, probs)
-    # residential: mean = 5/7 * 1 + 2/7 * 1.5 = 8/7 of the working energy
+    probs = ContextProbabilities(
+        pd.Series({"working": 5 / 7, "non_working": 2 / 7}), pd.Series({"sunny": 0.5, "cloudy": 0.5, "rainy": 0.0})
+    )
+    patterns = build_patterns(c, daily, calendar.reindex(days), days, probs)
+    # residential (7 curves = min_metered_curves): clustered; mean = 5/7 * 1 + 2/7 * 1.5 = 8/7 of the working energy
+    assert patterns.source[("residential", "working")] == "metered"
     assert patterns.energy_ratio[("residential", "working")] == pytest.approx(7 / 8)
     assert patterns.energy_ratio[("residential", "non_working")] == pytest.approx(1.5 * 7 / 8)
-    # pv without meters: standard ratios 1.0 / 0.55 / 0.25, weighted 0.5 / 0.5 / 0 -> mean 0.775
-    assert patterns.energy_ratio[("pv", "cloudy")] == pytest.approx(0.55 / 0.775)
+    # pv without meters: clear-sky energy (about the same on each March day) x 1.0 / 0.55, weighted 0.5 / 0.5
+    assert patterns.energy_ratio[("pv", "cloudy")] == pytest.approx(0.55 / 0.775, rel=0.02)
+    assert 0.5 * patterns.energy_ratio[("pv", "sunny")] + 0.5 * patterns.energy_ratio[("pv", "cloudy")] == pytest.approx(1.0)
     assert patterns.source[("pv", "sunny")] == "standard" and np.isnan(patterns.mean_daily_kwh[("pv", "sunny")])
     shapes, prob = patterns.of("pv", "sunny")
-    np.testing.assert_allclose(shapes[0], standard_shape("pv", "sunny", CLOCK, STEP_H))
+    np.testing.assert_allclose(shapes[0], standard_profile(c, "pv", calendar).shapes["sunny"])
     assert prob.tolist() == [1.0]
+    assert patterns.basis["pv"] == "0 metered curves, pvlib clear-sky"
+    assert "commercial" not in patterns.basis.index  # only the types present in the case
 
 
-@pytest.mark.parametrize("typ", ["residential", "commercial", "ev", "pv"])
-def test_standard_shapes_hold_one_kwh(typ):
-    shape = standard_shape(typ, "working" if typ != "pv" else "sunny", CLOCK, STEP_H)
-    assert shape.shape == (T,) and shape.sum() * STEP_H == pytest.approx(1.0) and (shape >= 0).all()
-
-
-def test_standard_shape_of_unknown_type_is_an_error():
-    with pytest.raises(ValueError, match="unknown customer type"):
-        standard_shape("tram", "working", CLOCK, STEP_H)
+def test_min_metered_curves_switches_to_standard_profiles(case):
+    """10 customers x 21 days = 210 usable curves (none held out)."""
+    clustered = build_profiles(two_cluster_case(case, params={"holdout_share": 0.0, "min_metered_curves": 210}))
+    assert clustered.patterns.source[("residential", "working")] == "metered"
+    assert clustered.patterns.basis["residential"] == "10 metered customer(s) (210 curves): clustering"
+    standard = build_profiles(two_cluster_case(case, params={"holdout_share": 0.0, "min_metered_curves": 211}))
+    assert standard.patterns.source.loc["residential"].eq("standard").all()
+    assert standard.patterns.basis["residential"] == "10 metered customer(s) (210 curves) < min_metered_curves (211): BDEW H0"
+    _, prob = standard.patterns.of("residential", "working")
+    assert prob.tolist() == [1.0]

@@ -18,7 +18,7 @@ from lvbalance.profiles.pseudo import (
     largest_remainder,
     pseudo_profiles,
 )
-from tests.profile_cases import T, two_cluster_case, unmetered
+from tests.fixtures import T, two_cluster_case, unmetered
 
 
 def test_largest_remainder_50_30_20():
@@ -86,10 +86,17 @@ def _flat_patterns(types_contexts: dict[tuple[str, str], float]) -> Patterns:
 
 def test_pseudo_profiles_by_hand(case):
     """Flat patterns: an unmetered customer's power is its daily energy x ratio / 24 h; pv negative; ev capped."""
-    ratios = {("residential", "working"): 0.5, ("residential", "non_working"): 2.0,
-              ("commercial", "working"): 1.0, ("commercial", "non_working"): 1.0,
-              ("ev", "working"): 1.0, ("ev", "non_working"): 1.0,
-              ("pv", "sunny"): 1.0, ("pv", "cloudy"): 1.0, ("pv", "rainy"): 1.0}
+    ratios = {
+        ("residential", "working"): 0.5,
+        ("residential", "non_working"): 2.0,
+        ("commercial", "working"): 1.0,
+        ("commercial", "non_working"): 1.0,
+        ("ev", "working"): 1.0,
+        ("ev", "non_working"): 1.0,
+        ("pv", "sunny"): 1.0,
+        ("pv", "cloudy"): 1.0,
+        ("pv", "rainy"): 1.0,
+    }
     days = prepare_days(case)
     out = pseudo_profiles(case, _flat_patterns(ratios), days.daily_kw, days.context, days.train_days)
     assert isinstance(out, PseudoProfiles)

@@ -32,8 +32,9 @@ def test_build_scenarios_takes_day_type_profiles_and_pv_by_weather(case):
     customers = case.customers.index.to_numpy()
     # customer j in context i: 10 i + j  (pv c5 is column 4)
     values = np.array([[[10.0 * i + j for j in range(len(customers))] for _ in range(3)] for i in range(len(ctxs))])
-    pseudo = xr.DataArray(values, dims=("context", "step", "customer"),
-                          coords={"context": ctxs, "step": np.arange(3), "customer": customers})
+    pseudo = xr.DataArray(
+        values, dims=("context", "step", "customer"), coords={"context": ctxs, "step": np.arange(3), "customer": customers}
+    )
     sc = build_scenarios(case, pseudo, _probabilities(0.5, 1.0, 0.0))
     assert sc.scenarios.index.tolist() == ["working-sunny", "non_working-sunny"]
     assert sc.p_kw.dims == ("scenario", "step", "customer")
@@ -56,10 +57,15 @@ def test_scenarios_of_the_fig3_case(case):
 
 
 def _two_scenarios() -> ScenarioSet:
-    table = pd.DataFrame({"probability": [0.25, 0.75], "day_type": ["working", "non_working"], "weather": ["sunny", "rainy"]},
-                         index=pd.Index(["a", "b"], name="scenario"))
-    p = xr.DataArray([[[4.0], [8.0]], [[0.0], [4.0]]], dims=("scenario", "step", "customer"),
-                     coords={"scenario": ["a", "b"], "step": [0, 1], "customer": ["x"]})
+    table = pd.DataFrame(
+        {"probability": [0.25, 0.75], "day_type": ["working", "non_working"], "weather": ["sunny", "rainy"]},
+        index=pd.Index(["a", "b"], name="scenario"),
+    )
+    p = xr.DataArray(
+        [[[4.0], [8.0]], [[0.0], [4.0]]],
+        dims=("scenario", "step", "customer"),
+        coords={"scenario": ["a", "b"], "step": [0, 1], "customer": ["x"]},
+    )
     return ScenarioSet(table, p, 12.0, 8)
 
 

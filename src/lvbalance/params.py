@@ -7,6 +7,7 @@ Unknown keys are errors.
 
 from __future__ import annotations
 
+import datetime
 from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -172,6 +173,27 @@ class ProfileParams(_Section):
         None,
         description="public holidays (``holidays`` package country code) for dates missing from the calendar; "
         "None: the case metadata's ``country``, else DE",
+    )
+    min_metered_curves: int = Field(
+        10, ge=0,
+        description="a customer type with fewer usable metered daily curves (training days, all contexts) gets its "
+        "patterns from standard load profiles (BDEW H0 / G0, pvlib clear-sky, SimBench EV and heat-pump shapes) "
+        "instead of clustering [curves]",
+    )
+    calendar_start: datetime.date | None = Field(
+        None,
+        description="first day of the calendar made from weekends and public holidays when days.csv is empty [date]; "
+        "None: 1 January of the year of the first meter reading, or of 2025 without readings",
+    )
+    calendar_days: int = Field(
+        365, ge=0,
+        description="length of the calendar made when days.csv is empty [days]; 0: make none (days.csv is then needed)",
+    )
+    pv_tilt_deg: float = Field(30.0, ge=0, le=90, description="module tilt of the clear-sky pv standard profile [deg]")
+    pv_azimuth_deg: float | None = Field(
+        None, ge=0, lt=360,
+        description="module azimuth of the clear-sky pv standard profile, clockwise from north [deg]; "
+        "None: facing the equator (180 in the northern hemisphere, 0 in the southern)",
     )
     cleaning: CleaningParams = CleaningParams()
 

@@ -86,10 +86,16 @@ def build_profiles(case: Case) -> ProfileResult:
     patterns = build_patterns(case, days.daily_kw, days.context, days.train_days, probabilities)
     pseudo = pseudo_profiles(case, patterns, days.daily_kw, days.context, days.train_days)
     scenarios = build_scenarios(case, pseudo.p_kw, probabilities)
-    log.info("%d scenario(s), %d pattern(s), %d training and %d held-out day(s)",
-             len(scenarios.scenarios), len(patterns.probability), len(days.train_days), len(days.heldout_days))
-    return ProfileResult(scenarios, patterns, days.cleaning_report, days.train_days, days.heldout_days,
-                         days.daily_kw, pseudo.p_kw, pseudo.assignment)
+    log.info(
+        "%d scenario(s), %d pattern(s), %d training and %d held-out day(s)",
+        len(scenarios.scenarios),
+        len(patterns.probability),
+        len(days.train_days),
+        len(days.heldout_days),
+    )
+    return ProfileResult(
+        scenarios, patterns, days.cleaning_report, days.train_days, days.heldout_days, days.daily_kw, pseudo.p_kw, pseudo.assignment
+    )
 
 
 def day_profiles(case: Case, result: ProfileResult, days: pd.DatetimeIndex) -> xr.DataArray:
@@ -123,8 +129,12 @@ def day_profiles(case: Case, result: ProfileResult, days: pd.DatetimeIndex) -> x
         out_have = out[have]
         out_have[:, :, cols] = np.where(np.isnan(real), block, real)
         out[have] = out_have
-    return xr.DataArray(out, dims=(DAY, STEP, CUSTOMER),
-                        coords={DAY: days.rename(DAY), STEP: pseudo[STEP].values, CUSTOMER: pseudo[CUSTOMER].values}, name="p_kw")
+    return xr.DataArray(
+        out,
+        dims=(DAY, STEP, CUSTOMER),
+        coords={DAY: days.rename(DAY), STEP: pseudo[STEP].values, CUSTOMER: pseudo[CUSTOMER].values},
+        name="p_kw",
+    )
 
 
 def pseudo_profile_error(case: Case) -> pd.DataFrame:
@@ -184,7 +194,16 @@ def pseudo_profile_error(case: Case) -> pd.DataFrame:
         if not err_p:
             continue
         ep, eo, lv = map(np.concatenate, (err_p, err_o, level))
-        rows.append({"type": typ, "customers": len(ids), "days": len(ep), "mean_kw": lv.mean(),
-                     "mae_pseudo_kw": ep.mean(), "mae_own_mean_kw": eo.mean(), "nmae_pseudo": ep.mean() / lv.mean()})
+        rows.append(
+            {
+                "type": typ,
+                "customers": len(ids),
+                "days": len(ep),
+                "mean_kw": lv.mean(),
+                "mae_pseudo_kw": ep.mean(),
+                "mae_own_mean_kw": eo.mean(),
+                "nmae_pseudo": ep.mean() / lv.mean(),
+            }
+        )
     columns = ["type", "customers", "days", "mean_kw", "mae_pseudo_kw", "mae_own_mean_kw", "nmae_pseudo"]
     return pd.DataFrame(rows, columns=columns).set_index("type")

@@ -22,8 +22,18 @@ log = logging.getLogger(__name__)
 
 #: Columns of the cleaning report: counts per customer (``sign_flipped``: bool).
 REPORT_COLUMNS = (
-    "type", "readings", "duplicates", "non_finite", "absurd", "clipped", "sign_flipped",
-    "interpolated", "filled_long_gaps", "days_kept", "days_dropped", "edge_days",
+    "type",
+    "readings",
+    "duplicates",
+    "non_finite",
+    "absurd",
+    "clipped",
+    "sign_flipped",
+    "interpolated",
+    "filled_long_gaps",
+    "days_kept",
+    "days_dropped",
+    "edge_days",
 )
 
 _READING_COLUMNS = ["customer_id", "timestamp", "p_kw"]
@@ -158,8 +168,11 @@ def _clean_one(cid: str, row: pd.Series, r: pd.DataFrame, params: ProfileParams)
     rep["filled_long_gaps"] = n_long
     day_index = pd.date_range(days.min(), periods=len(daily), freq="D")
     kept_days = day_index[keep]
-    out_ts = (kept_days.to_numpy()[:, None] + pd.Timedelta(hours=params.horizon_start_hour).to_timedelta64()
-              + np.arange(T)[None, :] * step.to_timedelta64()).ravel()
+    out_ts = (
+        kept_days.to_numpy()[:, None]
+        + pd.Timedelta(hours=params.horizon_start_hour).to_timedelta64()
+        + np.arange(T)[None, :] * step.to_timedelta64()
+    ).ravel()
     out = pd.DataFrame({"customer_id": cid, "timestamp": out_ts, "p_kw": daily[keep].ravel()})
     return out, rep
 

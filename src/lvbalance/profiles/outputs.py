@@ -26,10 +26,12 @@ def write_profiles(result: ProfileResult, out_dir: str | os.PathLike) -> None:
     write_csv(out / "scenarios.csv", sc.scenarios.reset_index()[[SCENARIO, "probability", "day_type", "weather"]])
     p = sc.p_kw.transpose(SCENARIO, STEP, CUSTOMER)
     S, T, C = p.shape
-    long = pd.DataFrame({
-        SCENARIO: np.repeat(p[SCENARIO].values, T * C),
-        STEP: np.tile(np.repeat(p[STEP].values, C), S),
-        "customer_id": np.tile(p[CUSTOMER].values, S * T),
-        "p_kw": p.values.ravel(),
-    })
+    long = pd.DataFrame(
+        {
+            SCENARIO: np.repeat(p[SCENARIO].values, T * C),
+            STEP: np.tile(np.repeat(p[STEP].values, C), S),
+            "customer_id": np.tile(p[CUSTOMER].values, S * T),
+            "p_kw": p.values.ravel(),
+        }
+    )
     write_csv(out / "profiles.csv", long)

@@ -3,12 +3,16 @@
 Cleaned readings become daily curves (:func:`daily_curves`); per customer type and
 context, the curves normalised by their daily energy are clustered by k-means, the number
 of patterns chosen by silhouette (:func:`cluster_patterns`); each pattern's probability is
-its share of curves. A type without metered curves gets a built-in standard shape
-(:func:`standard_shape`). :func:`build_patterns` does this for every type and context.
+its share of curves. A type with fewer than ``params.profiles.min_metered_curves`` usable
+metered curves gets its patterns from standard load profiles instead
+(:mod:`~lvbalance.profiles.standard`: BDEW H0 / G0, pvlib clear-sky, SimBench EV and heat-pump
+shapes), as does a context without metered curves of a clustered type.
+:func:`build_patterns` does this for every type present in the case and each of its contexts.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,17 +27,17 @@ from threadpoolctl import threadpool_limits
 from lvbalance.case import CUSTOMER_TYPES, Case
 from lvbalance.dims import CONTEXT, CUSTOMER, DAY, STEP
 from lvbalance.params import ProfileParams
-from lvbalance.profiles.calendar import CONTEXT_KIND, ContextProbabilities, contexts_of, grid_position, steps_per_day
+from lvbalance.profiles.calendar import (
+    CONTEXT_KIND,
+    ContextProbabilities,
+    contexts_of,
+    grid_position,
+    horizon_calendar,
+    steps_per_day,
+)
+from lvbalance.profiles.standard import STANDARD_SOURCES, StandardProfile, standard_profile
 
 log = logging.getLogger(__name__)
-
-#: Energy in each context relative to the weighted mean, for types without metered data [-].
-STANDARD_ENERGY = {
-    ("residential", "working"): 0.95, ("residential", "non_working"): 1.1,
-    ("commercial", "working"): 1.2, ("commercial", "non_working"): 0.5,
-    ("ev", "working"): 1.0, ("ev", "non_working"): 1.0,
-    ("pv", "sunny"): 1.0, ("pv", "cloudy"): 0.55, ("pv", "rainy"): 0.25,
-}
 
 
 @dataclass(frozen=True)
@@ -47,8 +51,10 @@ class Patterns:
     ``energy_ratio``: index (type, context); mean daily energy in the context divided by the
     calendar-weighted mean over contexts [-] (``sum_c P(c) * ratio_c == 1``).
     ``mean_daily_kwh``: index (type, context); mean daily energy of metered curves [kWh].
-    ``source``: index (type, context); ``"metered"`` or ``"standard"`` (no metered data:
-    a built-in standard shape).
+    ``source``: index (type, context); ``"metered"`` (clustered) or ``"standard"`` (a
+    standard load profile, :mod:`~lvbalance.profiles.standard`).
+    ``basis``: index type; how the type's patterns were made, as logged (e.g.
+    ``"0 metered curves, BDEW H0"``).
     """
 
     shapes: pd.DataFrame
@@ -56,6 +62,7 @@ class Patterns:
     energy_ratio: pd.Series
     mean_daily_kwh: pd.Series
     source: pd.Series
+    basis: pd.Series = dataclasses.field(default_factory=lambda: pd.Series(dtype=object, name="basis"))
 
     def of(self, customer_type: str, context: str) -> tuple[np.ndarray, np.ndarray]:
         """Shapes (patterns x steps) [1/h] and their probabilities [-] of one type and context."""
@@ -83,16 +90,20 @@ def daily_curves(cleaned: pd.DataFrame, params: ProfileParams, customers: Sequen
     """
     T = steps_per_day(params)
     if cleaned.empty:
-        return xr.DataArray(np.empty((0, T, len(customers))), dims=(DAY, STEP, CUSTOMER),
-                            coords={DAY: pd.DatetimeIndex([]), STEP: np.arange(T), CUSTOMER: list(customers)})
+        return xr.DataArray(
+            np.empty((0, T, len(customers))),
+            dims=(DAY, STEP, CUSTOMER),
+            coords={DAY: pd.DatetimeIndex([]), STEP: np.arange(T), CUSTOMER: list(customers)},
+        )
     ts = pd.DatetimeIndex(cleaned["timestamp"])
     day, step = grid_position(ts, params)
     days = day.unique().sort_values()
     cust = pd.Index(list(customers))
     arr = np.full((len(days), T, len(cust)), np.nan)
     arr[days.get_indexer(day), step, cust.get_indexer(cleaned["customer_id"])] = cleaned["p_kw"].to_numpy()
-    return xr.DataArray(arr, dims=(DAY, STEP, CUSTOMER),
-                        coords={DAY: days.rename(DAY), STEP: np.arange(T), CUSTOMER: cust.to_numpy()}, name="p_kw")
+    return xr.DataArray(
+        arr, dims=(DAY, STEP, CUSTOMER), coords={DAY: days.rename(DAY), STEP: np.arange(T), CUSTOMER: cust.to_numpy()}, name="p_kw"
+    )
 
 
 def _kmeans(X: np.ndarray, params: ProfileParams) -> tuple[np.ndarray, float]:
@@ -146,44 +157,52 @@ def cluster_patterns(curves_kw: np.ndarray, params: ProfileParams, *, sign: floa
     return shapes[order], counts[order] / counts.sum()
 
 
-def standard_shape(customer_type: str, context: str, clock_h: np.ndarray, step_hours: float) -> np.ndarray:
-    """Built-in shape [1/h] for a type without metered customers (a stand-in, logged).
+def _usable_curves(train: xr.DataArray, members: list[str], sign: float, params: ProfileParams) -> np.ndarray:
+    """Training curves of ``members`` without a gap, shape (n, T) [kW] (all contexts)."""
+    T = steps_per_day(params)
+    sub = train.sel({CUSTOMER: members}).transpose(CUSTOMER, DAY, STEP).values.reshape(-1, T)
+    sub = sub[~np.isnan(sub).any(axis=1)]
+    return sub[sign * sub.sum(axis=1) * params.step_minutes / 60 > params.min_daily_kwh]
 
-    residential: night base with morning and evening peaks; commercial: business hours
-    (weekends low); ev: plug-in after work, charging into the night; pv: a half-sine
-    from 06:00 to 20:00 (generation shape, positive).
 
-    Parameters
-    ----------
-    customer_type, context
-        Whose shape.
-    clock_h
-        Clock hour at the start of each step [h].
-    step_hours
-        Step length [h]; the shape integrates to 1 over the day.
-    """
-    h = clock_h
-    if customer_type == "residential":
-        shape = 0.4 + 0.5 * np.exp(-((h - 7.5) ** 2) / 2) + 1.0 * np.exp(-((h - 19.5) ** 2) / 4)
-        if context == "non_working":
-            shape = shape + 0.3 * np.exp(-((h - 12.5) ** 2) / 6)
-    elif customer_type == "commercial":
-        open_ = ((h >= 8) & (h < 18)).astype(float)
-        shape = 0.3 + (1.5 if context == "working" else 0.3) * open_
-    elif customer_type == "ev":
-        shape = np.where((h >= 18) | (h < 1), 1.0, 0.02)
-    elif customer_type == "pv":
-        shape = np.where((h > 6) & (h < 20), np.sin(np.pi * (h - 6) / 14), 0.0)
-    else:
-        raise ValueError(f"unknown customer type {customer_type!r}")
-    return shape / (shape.sum() * step_hours)
+class _LazyStandard:
+    """A type's standard profile, computed on first use (it takes a second or two)."""
+
+    def __init__(self, case: Case, customer_type: str, calendar: pd.DataFrame | None) -> None:
+        self._args = (case, customer_type, calendar)
+        self._profile: StandardProfile | None = None
+
+    def get(self) -> StandardProfile:
+        if self._profile is None:
+            case, typ, calendar = self._args
+            self._profile = standard_profile(case, typ, horizon_calendar(case) if calendar is None else calendar)
+        return self._profile
+
+
+def _basis(n_customers: int, n_curves: int, params: ProfileParams, source: str) -> tuple[str, bool]:
+    """How a type's patterns are made, as logged, and whether from standard profiles."""
+    if n_curves >= max(params.min_metered_curves, 1):
+        return f"{n_customers} metered customer(s) ({n_curves} curves): clustering", False
+    if n_customers == 0:
+        return f"0 metered curves, {source}", True
+    return (f"{n_customers} metered customer(s) ({n_curves} curves) < min_metered_curves ({params.min_metered_curves}): {source}"), True
 
 
 def build_patterns(
-    case: Case, daily_kw: xr.DataArray, context: pd.DataFrame, train_days: pd.DatetimeIndex,
+    case: Case,
+    daily_kw: xr.DataArray,
+    context: pd.DataFrame,
+    train_days: pd.DatetimeIndex,
     probabilities: ContextProbabilities,
+    *,
+    calendar: pd.DataFrame | None = None,
 ) -> Patterns:
     """Patterns, probabilities and energy ratios per type and context from the training days (MODEL.md §3.3).
+
+    A type present in the case with at least ``params.profiles.min_metered_curves`` usable
+    metered curves is clustered per context (a context without metered curves takes the
+    type's standard profile); a type with fewer takes its standard profile in every context
+    (:func:`~lvbalance.profiles.standard.standard_profile`), logged at INFO per type.
 
     Parameters
     ----------
@@ -197,41 +216,48 @@ def build_patterns(
         The days to learn from.
     probabilities
         P(context), weighting the energy ratios.
+    calendar
+        The horizon's days for standard profiles; default
+        :func:`~lvbalance.profiles.calendar.horizon_calendar`.
     """
     params = case.params.profiles
     T = steps_per_day(params)
     dt_h = params.step_minutes / 60
-    clock = (params.horizon_start_hour + dt_h * np.arange(T)) % 24
     cust_type = case.customers["type"]
     train = daily_kw.sel({DAY: daily_kw[DAY].isin(train_days)})
-    shapes, probs, ratio, mean_kwh, source = {}, {}, {}, {}, {}
-    for typ in CUSTOMER_TYPES:
+    shapes, probs, ratio, mean_kwh, source, basis = {}, {}, {}, {}, {}, {}
+    for typ in [t for t in CUSTOMER_TYPES if cust_type.eq(t).any()]:
         sign = -1.0 if typ == "pv" else 1.0
         members = [c for c in train[CUSTOMER].values if cust_type[c] == typ]
         kind = CONTEXT_KIND[typ]
         p_ctx = probabilities.of_kind(kind)
         ctx_of_day = context.reindex(pd.DatetimeIndex(train[DAY].values))[kind].to_numpy()
+        n_curves = len(_usable_curves(train, members, sign, params))
+        standard = _LazyStandard(case, typ, calendar)
+        basis[typ], use_standard = _basis(len(members), n_curves, params, STANDARD_SOURCES.get(typ, "standard profile"))
+        log.info("%s: %s", typ, basis[typ])
         for ctx in contexts_of(typ):
             sub = train.sel({DAY: ctx_of_day == ctx, CUSTOMER: members}).transpose(CUSTOMER, DAY, STEP).values.reshape(-1, T)
             sub = sub[~np.isnan(sub).any(axis=1)]
             energy = sign * sub.sum(axis=1) * dt_h
-            if len(sub) and (energy > params.min_daily_kwh).any():
+            if not use_standard and len(sub) and (energy > params.min_daily_kwh).any():
                 s, p = cluster_patterns(sub, params, sign=sign)
                 mean_kwh[(typ, ctx)] = float(energy.mean())
                 source[(typ, ctx)] = "metered"
             else:
-                s, p = standard_shape(typ, ctx, clock, dt_h)[None, :], np.array([1.0])
+                s, p = standard.get().shapes[ctx][None, :], np.array([1.0])
                 mean_kwh[(typ, ctx)] = np.nan
                 source[(typ, ctx)] = "standard"
-                if cust_type.eq(typ).any():
-                    log.warning("no metered %s curves on %s days: using the standard %s shape", typ, ctx, typ)
+                if not use_standard:
+                    log.warning("no metered %s curves on %s days: using the %s standard profile", typ, ctx, standard.get().source)
             for i in range(len(p)):
                 shapes[(typ, ctx, i)] = s[i]
                 probs[(typ, ctx, i)] = p[i]
         ctxs = list(contexts_of(typ))
         m = pd.Series([mean_kwh[(typ, c)] for c in ctxs], index=ctxs)
-        if m.isna().any():
-            m = pd.Series([STANDARD_ENERGY[(typ, c)] for c in ctxs], index=ctxs) if m.isna().all() else m.fillna(m.mean())
+        if m.isna().all():
+            m = standard.get().daily_energy.reindex(ctxs)
+        m = m.fillna(m.mean())
         w = p_ctx.reindex(ctxs).fillna(0.0)
         mean = float((w * m).sum()) if w.sum() > 0 else float(m.mean())
         for c in ctxs:
@@ -245,4 +271,11 @@ def build_patterns(
     prob = prob.sort_index()
     two = ["type", CONTEXT]
     mk = lambda d, name: pd.Series(d, name=name).rename_axis(two).sort_index()  # noqa: E731
-    return Patterns(shapes_df, prob, mk(ratio, "energy_ratio"), mk(mean_kwh, "mean_daily_kwh"), mk(source, "source"))
+    return Patterns(
+        shapes_df,
+        prob,
+        mk(ratio, "energy_ratio"),
+        mk(mean_kwh, "mean_daily_kwh"),
+        mk(source, "source"),
+        pd.Series(basis, name="basis", dtype=object).rename_axis("type"),
+    )

@@ -99,8 +99,14 @@ class PseudoProfiles:
 
 
 def pseudo_profiles(
-    case: Case, patterns: Patterns, daily_kw: xr.DataArray, context: pd.DataFrame, train_days: pd.DatetimeIndex,
-    *, as_unmetered: Iterable[str] = (), daily_kwh: pd.Series | None = None,
+    case: Case,
+    patterns: Patterns,
+    daily_kw: xr.DataArray,
+    context: pd.DataFrame,
+    train_days: pd.DatetimeIndex,
+    *,
+    as_unmetered: Iterable[str] = (),
+    daily_kwh: pd.Series | None = None,
 ) -> PseudoProfiles:
     """Profile of every customer per context, dims (context, step, customer) [kW] (MODEL.md §3.4).
 
@@ -131,6 +137,8 @@ def pseudo_profiles(
         sign = -1.0 if typ == "pv" else 1.0
         kind = CONTEXT_KIND[typ]
         of_type = customers.index[customers["type"] == typ]
+        if not len(of_type):
+            continue
         for ctx in contexts_of(typ):
             ci = ctxs.index(ctx)
             shapes, prob = patterns.of(typ, ctx)
@@ -160,8 +168,12 @@ def pseudo_profiles(
                 kw = cap_power(kw, pd.to_numeric(customers.loc[pseudo, "charge_kw"]).to_numpy(dtype=float))
             out[ci][:, cidx.get_indexer(pseudo)] = sign * kw.T
             assigned.append(pd.DataFrame({CONTEXT: ctx, "pattern": labels}))
-    da = xr.DataArray(out, dims=(CONTEXT, STEP, CUSTOMER),
-                      coords={CONTEXT: ctxs, STEP: np.arange(T), CUSTOMER: cidx.to_numpy()}, name="p_kw")
-    table = (pd.concat(assigned).reset_index().set_index(["customer_id", CONTEXT]) if assigned
-             else pd.DataFrame(columns=["pattern"], index=pd.MultiIndex.from_tuples([], names=["customer_id", CONTEXT])))
+    da = xr.DataArray(
+        out, dims=(CONTEXT, STEP, CUSTOMER), coords={CONTEXT: ctxs, STEP: np.arange(T), CUSTOMER: cidx.to_numpy()}, name="p_kw"
+    )
+    table = (
+        pd.concat(assigned).reset_index().set_index(["customer_id", CONTEXT])
+        if assigned
+        else pd.DataFrame(columns=["pattern"], index=pd.MultiIndex.from_tuples([], names=["customer_id", CONTEXT]))
+    )
     return PseudoProfiles(da, table)

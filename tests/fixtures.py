@@ -1,8 +1,4 @@
-"""Hand-made meter data for the tests of :mod:`lvbalance.profiles` (not a test module).
-
-Every builder takes the Fig-3 case of the ``case`` fixture (tests/conftest.py) as its base
-and returns a fresh case: no shared mutable state.
-"""
+"""Small hand-built cases shared by the tests (no shared mutable state: each call builds anew)."""
 
 from __future__ import annotations
 
@@ -13,6 +9,9 @@ import pandas as pd
 
 from lvbalance.case import Case
 
+# --------------------------------------------------------------------------- meter data (profiles tests)
+# Hand-made meter data for the tests of lvbalance.profiles: every builder takes the Fig-3 case
+# (fig3_case / the ``case`` fixture) as its base and returns a fresh case.
 T = 96
 STEP_H = 0.25
 #: clock hour of each step of a horizon day starting at 08:00
@@ -31,8 +30,13 @@ EVENING = 0.2 + 1.5 * bump(20.0)
 
 
 def meter_case(
-    base: Case, curves: dict[str, list[np.ndarray]], *, start: str = "2024-03-04", calendar: pd.DataFrame | None = None,
-    extra_customers: pd.DataFrame | None = None, params: dict | None = None,
+    base: Case,
+    curves: dict[str, list[np.ndarray]],
+    *,
+    start: str = "2024-03-04",
+    calendar: pd.DataFrame | None = None,
+    extra_customers: pd.DataFrame | None = None,
+    params: dict | None = None,
 ) -> Case:
     """``base``'s network with metered residential customers m0, m1, ... whose horizon days
     (from 08:00, 15-min readings) are ``curves`` [kW]; calendar: weekdays working, all sunny."""
@@ -60,8 +64,10 @@ def meter_case(
 def unmetered(base: Case, ids: list[str], typ: str, annual_kwh: float, **ratings: float) -> pd.DataFrame:
     """Customer rows of type ``typ`` at node n4, billed ``annual_kwh`` [kWh/a] each."""
     c3 = base.customers.loc["c3"]
-    rows = [(cid, "n4", c3["x"], c3["y"], typ, False, annual_kwh, ratings.get("charge_kw", np.nan),
-             ratings.get("discharge_kw", np.nan), False) for cid in ids]
+    rows = [
+        (cid, "n4", c3["x"], c3["y"], typ, False, annual_kwh, ratings.get("charge_kw", np.nan), ratings.get("discharge_kw", np.nan), False)
+        for cid in ids
+    ]
     return pd.DataFrame(rows, columns=["customer_id", *base.customers.columns]).set_index("customer_id")
 
 
@@ -80,3 +86,19 @@ def with_readings(case: Case, extra: pd.DataFrame, readings: pd.DataFrame) -> Ca
     """``case`` with more customers and their readings."""
     r = pd.concat([case.meter_readings, readings], ignore_index=True)
     return dataclasses.replace(case, meter_readings=r, customers=pd.concat([case.customers, extra]))
+
+
+def no_meter_case(base: Case, **profiles: object) -> Case:
+    """``base`` (the Fig-3 case) as an operator without smart meters sees it: no meter readings,
+    no calendar (days.csv empty), every customer unmetered with its billed annual_kwh; time zone
+    Europe/Berlin. ``profiles``: options of ``params.profiles`` (e.g. ``calendar_start``)."""
+    customers = base.customers.assign(metered=False)
+    params = base.params.updated(profiles=dict(profiles)) if profiles else base.params
+    return dataclasses.replace(
+        base,
+        customers=customers,
+        meter_readings=base.meter_readings.iloc[:0],
+        calendar=base.calendar.iloc[:0],
+        params=params,
+        metadata={**base.metadata, "timezone": "Europe/Berlin"},
+    )
