@@ -220,3 +220,65 @@ def test_feeder_of_node_follows_the_node_table(case: Case) -> None:
     assert list(net.feeder_of_node.items()) == [
         ("n1", "F1"), ("n2", "F1"), ("n3", "F1"), ("n4", "F1"), ("n5", "F1"), ("n6", "F1"), ("m1", "F2"), ("m2", "F2"),
     ]
+
+
+# --------------------------------------------------------------------------- cannot be planned (issue 10, item 6)
+
+
+def test_type_with_neither_readings_nor_billed_energy(case: Case) -> None:
+    customers = case.customers.copy()
+    customers.loc[["c7", "c8"], "annual_kwh"] = np.nan  # unmetered residential customers
+    messages = _messages(_with(case, customers=customers))
+    assert ("customers.csv, type residential: 2 customer(s) with neither meter readings nor billed energy (c7, c8): no profile "
+            "can be built, so the case cannot be planned; give their annual_kwh [kWh/a] in customers.csv or their readings in "
+            "meter_readings.csv") in messages
+    assert any("customer c7" in m and "has no meter" in m for m in messages)  # the per-customer message stays
+
+
+def test_metered_customer_with_readings_needs_no_billed_energy(case: Case) -> None:
+    customers = case.customers.copy()
+    customers.loc["c1", "annual_kwh"] = np.nan  # c1 is metered and has readings
+    assert validate_case(_with(case, customers=customers)) == []
+
+
+def test_empty_calendar_is_made_from_holidays_unless_calendar_days_is_zero(case: Case) -> None:
+    no_days = _with(case, calendar=case.calendar.iloc[:0])
+    assert validate_case(no_days) == []  # a calendar from weekends and holidays will be made
+    zero = no_days.with_params(no_days.params.updated(profiles={"calendar_days": 0}))
+    assert _messages(zero) == [
+        "days.csv: is empty and params.profiles.calendar_days = 0: the horizon has no day, so there is no scenario to plan for; "
+        "list the days in days.csv or set profiles.calendar_days > 0 (e.g. 365)"
+    ]
+
+
+def test_calendar_without_a_known_day_type_has_no_scenario(case: Case) -> None:
+    cal = case.calendar.assign(day_type="holiday")
+    messages = _messages(_with(case, calendar=cal))
+    assert (
+        "days.csv: no day has a known day_type, so there is no scenario to plan for; label the days working or non_working"
+    ) in messages
+    assert any("unknown day_type 'holiday'" in m for m in messages)
+
+
+@pytest.mark.parametrize("where", ["params", "metadata"])
+def test_unknown_holiday_country(case: Case, where: str) -> None:
+    if where == "params":
+        bad = case.with_params(case.params.updated(profiles={"country": "XX"}))
+    else:
+        bad = _with(case, metadata={**case.metadata, "country": "XX"})
+    (message,) = _messages(bad)
+    assert "'XX' is not a country of the holidays package" in message
+    assert message.startswith("case.toml, params.profiles.country" if where == "params" else "case.toml, metadata country")
+
+
+def test_validate_command_says_the_case_cannot_be_planned(case: Case, tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from lvbalance.cli import app
+    from lvbalance.io import write_case
+
+    bad = _with(case, calendar=case.calendar.iloc[:0])
+    bad = bad.with_params(bad.params.updated(profiles={"calendar_days": 0}))
+    result = CliRunner().invoke(app, ["validate", str(write_case(bad, tmp_path / "case"))])
+    assert result.exit_code == 2
+    assert "no scenario to plan for" in result.output and "Traceback" not in result.output

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import geopandas as gpd
+import holidays
 import networkx as nx
 import numpy as np
 import pandas as pd
@@ -220,6 +221,7 @@ def validate_case(case: Case) -> list[Problem]:
     problems += _check_readings(case.meter_readings, case.customers)
     problems += _check_calendar(case.calendar)
     problems += _check_streets(case)
+    problems += _check_plannable(case)
     return problems
 
 
@@ -363,6 +365,31 @@ def _check_calendar(calendar: pd.DataFrame) -> list[Problem]:
         for idx in calendar.index[~calendar[col].isin(allowed)]:
             day = idx.date() if isinstance(idx, pd.Timestamp) else idx
             out.append(Problem(f, f"date {day}", f"unknown {col} {calendar.at[idx, col]!r} (expected one of {', '.join(allowed)})"))
+    return out
+
+
+def _check_plannable(case: Case) -> list[Problem]:
+    """What keeps a case from being planned (MODEL.md §3): a customer with neither readings nor
+    billed energy (no profile), a horizon without a day (no scenario), an unknown holiday country."""
+    out, cust, prof, cal = [], case.customers, case.params.profiles, case.calendar
+    energy = pd.to_numeric(cust["annual_kwh"], errors="coerce")
+    blind = cust[~cust.index.isin(list(set(case.meter_readings["customer_id"]))) & ~(energy > 0)]
+    for typ, ids in blind.groupby("type").groups.items():
+        shown = ", ".join(map(str, list(ids)[:10])) + (" ..." if len(ids) > 10 else "")
+        why = f"{len(ids)} customer(s) with neither meter readings nor billed energy ({shown}): no profile can be built, so the case"
+        fix = "cannot be planned; give their annual_kwh [kWh/a] in customers.csv or their readings in meter_readings.csv"
+        out.append(Problem("customers.csv", f"type {typ}", f"{why} {fix}"))
+    no_scenario = "so there is no scenario to plan for"
+    if not len(cal) and prof.calendar_days == 0:
+        fix = "list the days in days.csv or set profiles.calendar_days > 0 (e.g. 365)"
+        out.append(Problem("days.csv", "", f"is empty and params.profiles.calendar_days = 0: the horizon has no day, {no_scenario}; {fix}"))
+    elif len(cal) and not cal["day_type"].isin(DAY_TYPES).any():
+        out.append(Problem("days.csv", "", f"no day has a known day_type, {no_scenario}; label the days {' or '.join(DAY_TYPES)}"))
+    country = prof.country if prof.country is not None else case.metadata.get("country")
+    if country is not None and country not in holidays.list_supported_countries():
+        where = "params.profiles.country" if prof.country is not None else "metadata country"
+        fix = "working days cannot be told from holidays; use its ISO 3166 code (e.g. DE)"
+        out.append(Problem("case.toml", where, f"{country!r} is not a country of the holidays package, so {fix}"))
     return out
 
 
