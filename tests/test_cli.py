@@ -1,48 +1,89 @@
-"""End to end through the command line on the hand-built Fig 3 case."""
+"""End to end through the command line on the hand-built Fig 3 case.
+
+Only :func:`test_plan_with_evaluation` runs the AC check and the out-of-sample evaluation;
+the others pass ``--no-evaluate``.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from lvbalance.cli import app
 from lvbalance.io import write_case
-from tests.conftest import fig3_case
+from tests.fixtures import FIG3_OPTION_COST, fig3_case
+
+PLAN_FILES = ("plan.json", "schedules.csv", "feeder_loads.csv", "metrics.json", "scenarios.csv", "profiles.csv")
 
 
-def test_plan_then_independent_check(tmp_path: Path) -> None:
+def _case_dir(tmp_path: Path, imbalance_weight: float = 20000.0) -> Path:
+    """Fig 3 where a point of imbalance is worth enough that a move pays."""
     case = fig3_case()
-    case = case.with_params(case.params.updated(objective={"imbalance_weight": 4000.0}))
-    case_dir = write_case(case, tmp_path / "case")
+    case = case.with_params(case.params.updated(objective={"imbalance_weight": imbalance_weight}))
+    return write_case(case, tmp_path / "case")
+
+
+@pytest.mark.slow
+def test_plan_then_independent_check(tmp_path: Path) -> None:
+    case_dir = _case_dir(tmp_path)
     out = tmp_path / "out"
-    result = CliRunner().invoke(app, ["plan", str(case_dir), "-m", "m1", "-o", str(out)])
+    result = CliRunner().invoke(app, ["plan", str(case_dir), "-m", "m1", "-o", str(out), "--no-evaluate"])
     assert result.exit_code == 0, result.output
-    for name in ("plan.json", "schedules.csv", "feeder_loads.csv", "metrics.json", "scenarios.csv", "profiles.csv"):
+    for name in PLAN_FILES:
         assert (out / name).is_file(), name
+    assert not (out / "ac_check.csv").exists() and not (out / "out_of_sample.csv").exists()
     plan = json.loads((out / "plan.json").read_text())
-    assert plan["method"] == "m1" and plan["moved_customers"] == sum(len(m["customers"]) for m in plan["moves"])
+    assert plan["method"] == "m1"
+    # a point of imbalance at 20000 makes one move pay (which one follows from the pseudo profiles)
+    assert len(plan["moves"]) == 1
+    mv = plan["moves"][0]
+    option = f"{mv['end_node']}/{len(mv['customers'])}->{mv['to_node']}"
+    assert plan["moved_customers"] == len(mv["customers"])
+    assert plan["total_cost"] == pytest.approx(FIG3_OPTION_COST[option])
     check = CliRunner().invoke(app, ["check", str(case_dir), str(out)])
     assert check.exit_code == 0, check.output
     assert "every rule holds" in " ".join(check.output.split())
 
 
+@pytest.mark.slow
+def test_plan_with_evaluation(tmp_path: Path) -> None:
+    """m2 (no V2G: a small model) with the AC check and 4 held-out days (test_evaluate_outofsample.py)."""
+    case_dir = _case_dir(tmp_path)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["plan", str(case_dir), "-m", "m2", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    for name in (*PLAN_FILES, "ac_check.csv", "out_of_sample.csv", "report.html"):
+        assert (out / name).is_file(), name
+    oos = pd.read_csv(out / "out_of_sample.csv", index_col=0)
+    assert list(oos.index) == ["m2"] and oos.loc["m2", "days"] == 4
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics["extra"]) == {"ac", "out_of_sample"}
+    assert metrics["extra"]["out_of_sample"]["mean_pct"] == pytest.approx(oos.loc["m2", "mean_pct"])
+    assert list(pd.read_csv(out / "ac_check.csv").columns) == ["figure", "as built", "m2"]
+    check = CliRunner().invoke(app, ["check", str(case_dir), str(out)])
+    assert check.exit_code == 0, check.output
+
+
 def test_check_reports_a_tampered_plan(tmp_path: Path) -> None:
     case_dir = write_case(fig3_case(), tmp_path / "case")
     out = tmp_path / "out"
-    assert CliRunner().invoke(app, ["plan", str(case_dir), "-m", "v2g_only", "-o", str(out)]).exit_code == 0
+    assert CliRunner().invoke(app, ["plan", str(case_dir), "-m", "v2g_only", "-o", str(out), "--no-evaluate"]).exit_code == 0
     sched = (out / "schedules.csv").read_text().splitlines()
+    assert sched[0].split(",")[-1] == "p_scheduled_kw"
     header, first = sched[0], sched[1].split(",")
-    first[-1] = str(float(first[-1]) + 50.0)  # 50 kW more than any charger
+    first[-1] = str(float(first[-1]) + 50.0)  # 50 kW more than any charger (c2: 7 kW)
     (out / "schedules.csv").write_text("\n".join([header, ",".join(first), *sched[2:]]) + "\n")
     check = CliRunner().invoke(app, ["check", str(case_dir), str(out)])
     assert check.exit_code == 1
-    assert "charge limit" in check.output
+    assert "EV charge limit Pc broken at 1 (ev, scenario, step)" in " ".join(check.output.split())
 
 
 def test_unknown_method_is_a_clear_error(tmp_path: Path) -> None:
     case_dir = write_case(fig3_case(), tmp_path / "case")
-    result = CliRunner().invoke(app, ["plan", str(case_dir), "-m", "m9", "-o", str(tmp_path / "o")])
+    result = CliRunner().invoke(app, ["plan", str(case_dir), "-m", "m9", "-o", str(tmp_path / "o"), "--no-evaluate"])
     assert result.exit_code == 2
     assert "unknown method 'm9'" in result.output and "Traceback" not in result.output
