@@ -194,13 +194,5 @@ def test_max_run(flags, expected: int) -> None:
     assert max_run(np.asarray(flags)) == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason=(
-        "src bug: flows.max_run reshapes to (-1, n_steps) before its empty-input guard, so an empty step axis "
-        "raises 'cannot reshape array of size 0' instead of giving 0"
-    ),
-)
 def test_max_run_of_no_steps_is_zero() -> None:
     assert max_run(np.zeros((2, 0), dtype=bool)) == 0

@@ -144,9 +144,9 @@ def expected_imbalance_pct(imbalance: np.ndarray, probability: np.ndarray) -> fl
 
 def max_run(flags: np.ndarray) -> int:
     """Longest run of True along the last axis, over any leading index [steps] (Eq 20 heavy-load duration)."""
-    f = np.asarray(flags, dtype=bool).reshape(-1, np.shape(flags)[-1])
-    if f.size == 0:
+    if np.size(flags) == 0:
         return 0
+    f = np.asarray(flags, dtype=bool).reshape(-1, np.shape(flags)[-1])
     # run length at each position: counts reset at every False
     padded = np.concatenate([np.zeros((f.shape[0], 1), dtype=bool), f, np.zeros((f.shape[0], 1), dtype=bool)], axis=1)
     diff = np.diff(padded.astype(np.int8), axis=1)
