@@ -24,6 +24,7 @@ import shutil
 import tempfile
 import tomllib
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import geopandas as gpd
@@ -99,7 +100,7 @@ def read_case(path: str | Path) -> Case:
     calendar = _read_table(root, files["days"], "date", CALENDAR_COLUMNS, problems)
     streets = _read_geojson(root, files["streets"], "street_id", problems, required=True)
     line_geo = _read_geojson(root, files["line_geometry"], "line_id", problems, required=False)
-    if problems:
+    if problems or streets is None:  # a missing streets file is one of the problems
         raise CaseError(problems, source=str(root))
 
     customers["metered"] = _parse_bool(customers["metered"], files["customers"], "metered", problems)
@@ -252,7 +253,7 @@ def _parse_dates(index: pd.Index, file: str, problems: list[Problem]) -> pd.Date
     return pd.DatetimeIndex(parsed.fillna(pd.Timestamp("1900-01-01")), name="date")
 
 
-def _projection(crs_in: str, nodes: pd.DataFrame, problems: list[Problem]):
+def _projection(crs_in: str, nodes: pd.DataFrame, problems: list[Problem]) -> tuple[str, Callable[..., Any] | None]:
     """Projected CRS of the case and the transform from ``crs_in`` to it (None if already projected)."""
     try:
         src = pyproj.CRS.from_user_input(crs_in)
