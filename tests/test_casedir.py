@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from lvbalance.case import Case, CaseError
 from lvbalance.cli import app
 from lvbalance.io import read_case, write_case
-from tests.conftest import fig3_case
+from tests.fixtures import fig3_case
 
 
 def assert_cases_equal(a: Case, b: Case) -> None:
