@@ -1,6 +1,10 @@
 """Rebuild the embedded default case ``src/lvbalance/data/default_case/`` (deterministic, seeded).
 
-    .venv/bin/python scripts/build_default_case.py [--out DIR] [--seed 2024]
+    .venv/bin/python scripts/build_default_case.py [--out DIR] [--seed 2024] [--area N]
+
+``--area N`` builds area N (0..13) of the 14 Schutterwald areas the same way, named
+``schutterwald-areaN`` (it needs ``--out``: the default case is area 1). Area 7 (transformer
+T_idx_78) has a loop and cannot be a case: the script lists the problem and exits with 2.
 
 What it builds (see ``src/lvbalance/data/default_case/ATTRIBUTION.md``):
 
@@ -8,8 +12,9 @@ What it builds (see ``src/lvbalance/data/default_case/ATTRIBUTION.md``):
   (0.63 MVA, 87 houses, 4 feeders) through :func:`lvbalance.io.pandapower.network_from_pandapower`
   (service lines contracted onto their access nodes).
 * **streets**: the street-following main cables (``NAYY 4x150 SE``) of all 14 Schutterwald
-  areas, their end points moved onto their buses, merged, split where they meet and joined
-  through nodes of degree 2. Cost: 40 per m; 60 per m on *through-routes*: strokes
+  areas (plus the area's own backbone lines of another cable type, none in area 1), their end
+  points moved onto their buses, merged, split where they meet and joined through nodes of
+  degree 2. Cost: 40 per m; 60 per m on *through-routes*: strokes
   (chains of segments that continue within 30 degrees of straight at every junction,
   the "natural road" of Jiang et al. 2008) at least 400 m long. Long straight strokes are
   the village's main roads, where trenching needs heavier surface reinstatement and
@@ -45,10 +50,8 @@ import pandas as pd
 import shapely
 from shapely.geometry import LineString
 
-from lvbalance.case import Case, check_case
-from lvbalance.case import Streets
+from lvbalance.case import Case, CaseError, Network, Streets, check_case
 from lvbalance.io.casedir import write_case
-from lvbalance.params import Params
 from lvbalance.io.pandapower import CASE_CUSTOMER_COLUMNS, _bus_xy, _line_geoms, network_from_pandapower
 from lvbalance.io.simbench import (
     PROFILE_YEAR_START,
@@ -59,6 +62,7 @@ from lvbalance.io.simbench import (
     simbench_profile_dir,
 )
 from lvbalance.io.streets import NODING_GRID_M, _noded, line_between, segments_frame
+from lvbalance.params import Params
 
 DEFAULT_CASE_PARAMS = Params().updated(objective={"imbalance_weight": 5000.0}, solver={"time_limit_s": 60.0})
 
@@ -67,7 +71,7 @@ log = logging.getLogger("build_default_case")
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "src" / "lvbalance" / "data" / "default_case"
 
-AREA = 1
+AREA = 1  # the default case
 BACKBONE_TYPE = "NAYY 4x150 SE"
 START = pd.Timestamp("2016-04-04")  # a Monday
 WEEKS = 8
@@ -106,10 +110,11 @@ STEP = pd.Timedelta("15min")
 #:   as local wall-clock 2016-01-01 00:00 + r * 15 min (the ``time`` column is right in winter and one
 #:   hour late in summer for them); reading them as CET instants would move every household's morning
 #:   an hour later (07:15) in summer.
-PROFILE_TIME_BASE = {**{p: "utc" for p in PV}, **{p: "clock" for p in HOUSEHOLD},
-                     **{p: "cet" for p in COMMERCIAL + EV}}
-_BASE_ORIGIN_UTC = {"utc": pd.Timestamp("2016-01-01 00:00", tz="UTC"),
-                    "cet": pd.Timestamp("2016-01-01 00:00", tz="UTC") - pd.Timedelta("1h")}
+PROFILE_TIME_BASE = {**{p: "utc" for p in PV}, **{p: "clock" for p in HOUSEHOLD}, **{p: "cet" for p in COMMERCIAL + EV}}
+_BASE_ORIGIN_UTC = {
+    "utc": pd.Timestamp("2016-01-01 00:00", tz="UTC"),
+    "cet": pd.Timestamp("2016-01-01 00:00", tz="UTC") - pd.Timedelta("1h"),
+}
 
 # Draw weights per feeder (by size rank, biggest first): EVs and commercial load
 # gather on the big feeders, PV on the small ones.
@@ -191,8 +196,15 @@ def through_route_costs(pieces: list[LineString]) -> np.ndarray:
     return np.where(stroke_len.loc[roots].to_numpy() >= THROUGH_ROUTE_MIN_M, THROUGH_ROUTE_COST_PER_M, BASE_COST_PER_M)
 
 
-def build_streets(nets, crs: str) -> Streets:
-    pieces = _merged_street_pieces(schutterwald_backbone_lines(nets, crs))
+def build_streets(nets, crs: str, network: Network | None = None) -> Streets:
+    """Streets of the main cables of all areas, plus the routes of ``network``'s other backbone lines
+    (an area whose backbone has a thinner cable, e.g. a house on its busbar, needs its street too)."""
+    lines = schutterwald_backbone_lines(nets, crs)
+    if network is not None:
+        xy = network.nodes[["x", "y"]].astype(float)
+        for line_id, r in network.lines[network.lines["std_type"] != BACKBONE_TYPE].iterrows():
+            lines.append(line_between(network.line_geometry.get(line_id), tuple(xy.loc[r["from_node"]]), tuple(xy.loc[r["to_node"]])))
+    pieces = _merged_street_pieces(lines)
     cost = through_route_costs(pieces)
     return Streets(segments_frame(pieces, cost, crs, node=False), source="network_lines")
 
@@ -228,8 +240,7 @@ def profile_rows(local: pd.DatetimeIndex, base: str, n_rows: int) -> np.ndarray:
     if base == "clock":
         steps = (local - PROFILE_YEAR_START) // STEP
     else:
-        instants = local.tz_localize(TIMEZONE, ambiguous=np.ones(len(local), dtype=bool),
-                                     nonexistent=-pd.Timedelta("1h"))
+        instants = local.tz_localize(TIMEZONE, ambiguous=np.ones(len(local), dtype=bool), nonexistent=-pd.Timedelta("1h"))
         steps = (instants - _BASE_ORIGIN_UTC[base]) // STEP
     return np.asarray(steps, dtype=np.int64) % n_rows
 
@@ -262,7 +273,8 @@ def build_customers(houses: pd.DataFrame, feeder_of_node: pd.Series, rng: np.ran
     houses["type"] = "residential"
     for r, k in N_COMMERCIAL.items():
         pool = houses.index[houses["rank"] == r].to_numpy()
-        houses.loc[rng.choice(pool, size=k, replace=False), "type"] = "commercial"
+        if len(pool):  # a small area may have fewer feeders or houses
+            houses.loc[rng.choice(pool, size=min(k, len(pool)), replace=False), "type"] = "commercial"
     res = houses["type"] == "residential"
     houses["profile"] = np.where(res, rng.choice(HOUSEHOLD, size=n), rng.choice(COMMERCIAL, size=n))
     houses["scale"] = np.where(res, rng.uniform(2500, 4500, size=n), rng.uniform(8000, 30000, size=n))
@@ -274,11 +286,13 @@ def build_customers(houses: pd.DataFrame, feeder_of_node: pd.Series, rng: np.ran
     pv_houses = pick(PV_WEIGHT, 0.2)
     ev_houses = pick(EV_WEIGHT, 0.2)
     base = houses[["node_id", "x", "y"]]
-    pv = base.loc[pv_houses].assign(type="pv", profile=rng.choice(PV, size=len(pv_houses)),
-                                    scale=rng.uniform(4, 8, size=len(pv_houses)).round(1))
+    pv = base.loc[pv_houses].assign(
+        type="pv", profile=rng.choice(PV, size=len(pv_houses)), scale=rng.uniform(4, 8, size=len(pv_houses)).round(1)
+    )
     pv.index = [f"PV_{h.removeprefix('HH_')}" for h in pv.index]
-    ev = base.loc[ev_houses].assign(type="ev", profile=rng.choice(EV, size=len(ev_houses)),
-                                    scale=rng.uniform(2000, 3000, size=len(ev_houses)))
+    ev = base.loc[ev_houses].assign(
+        type="ev", profile=rng.choice(EV, size=len(ev_houses)), scale=rng.uniform(2000, 3000, size=len(ev_houses))
+    )
     ev.index = [f"EV_{h.removeprefix('HH_')}" for h in ev.index]
     comm = houses["type"] == "commercial"
     houses.index = [f"GW_{h.removeprefix('HH_')}" if c else h for h, c in zip(houses.index, comm)]
@@ -290,8 +304,9 @@ def build_customers(houses: pd.DataFrame, feeder_of_node: pd.Series, rng: np.ran
     return out
 
 
-def customer_power(customers: pd.DataFrame, load: pd.DataFrame, pv: pd.DataFrame, index: pd.DatetimeIndex,
-                   rng: np.random.Generator) -> tuple[dict[str, np.ndarray], pd.Series]:
+def customer_power(
+    customers: pd.DataFrame, load: pd.DataFrame, pv: pd.DataFrame, index: pd.DatetimeIndex, rng: np.random.Generator
+) -> tuple[dict[str, np.ndarray], pd.Series]:
     """15-min power [kW] of every customer at the local time stamps ``index`` (pv negative) and
     annual energy [kWh/a]. Each profile is read on its own time base (:func:`profile_rows`)."""
     power, annual = {}, {}
@@ -340,16 +355,20 @@ def imbalance_figures(case: Case, power: dict[str, np.ndarray]) -> dict[str, obj
 # --------------------------------------------------------------------------- main
 
 
-def build(seed: int = 2024) -> tuple[Case, dict[str, object]]:
+def build(seed: int = 2024, area: int = AREA) -> tuple[Case, dict[str, object]]:
+    """The case of Schutterwald area ``area`` (index in ``lv_schutterwald(separation_by_sub=True)``)."""
     import pandapower.networks as pn
 
     rng = np.random.default_rng(seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         nets = pn.lv_schutterwald(separation_by_sub=True)
-    imported = network_from_pandapower(nets[AREA])
+    if not 0 <= area < len(nets):
+        raise ValueError(f"--area must be 0..{len(nets) - 1}, got {area}")
+    net = nets[area]
+    imported = network_from_pandapower(net, source=f"Schutterwald area {area}")
     network, crs = imported.network, imported.crs
-    streets = build_streets(nets, crs)
+    streets = build_streets(nets, crs, network)
 
     customers = build_customers(imported.customers, network.feeder_of_node, rng)
     load, pv = read_profiles()
@@ -367,7 +386,7 @@ def build(seed: int = 2024) -> tuple[Case, dict[str, object]]:
     calendar = make_calendar(weather_pv, country="DE", subdiv="BW")
 
     case = Case(
-        name="schutterwald-area1",
+        name=f"schutterwald-area{area}",
         crs=crs,
         network=network,
         streets=streets,
@@ -377,7 +396,8 @@ def build(seed: int = 2024) -> tuple[Case, dict[str, object]]:
         params=DEFAULT_CASE_PARAMS,
         metadata={
             "description": (
-                "Area 1 (0.63 MVA, 87 houses, 4 feeders) of the Schutterwald LV grid (pandapower "
+                f"Area {area} ({net.trafo['sn_mva'].iloc[0]:g} MVA, {len(imported.customers)} houses, "
+                f"{len(network.feeder_outlets)} feeders) of the Schutterwald LV grid (pandapower "
                 "lv_schutterwald) with synthetic customers: residential, commercial, PV and V2G "
                 "EV charging points; meter readings for 40 % of them over 8 weeks from SimBench 2016 profiles."
             ),
@@ -398,7 +418,7 @@ def build(seed: int = 2024) -> tuple[Case, dict[str, object]]:
                 "one point of expected imbalance is ~1.9 kW of average load; at the default 1000 no move pays for "
                 "its cable. solver.time_limit_s = 60 keeps the demo short; the gap reached is reported."
             ),
-            "built_by": f"scripts/build_default_case.py --seed {seed}",
+            "built_by": f"scripts/build_default_case.py --seed {seed}" + ("" if area == AREA else f" --area {area}"),
         },
     )
     check_case(case)
@@ -407,11 +427,20 @@ def build(seed: int = 2024) -> tuple[Case, dict[str, object]]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--out", type=Path, default=None, help=f"case directory (default for area {AREA}: {OUT})")
     ap.add_argument("--seed", type=int, default=2024)
+    ap.add_argument("--area", type=int, default=AREA, help=f"Schutterwald area 0..13 (default {AREA}: the default case)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    case, figures = build(args.seed)
+    if args.out is None:
+        if args.area != AREA:
+            ap.error(f"--area {args.area} needs --out (the default folder holds the default case, area {AREA})")
+        args.out = OUT
+    try:
+        case, figures = build(args.seed, args.area)
+    except (CaseError, ValueError) as exc:
+        log.error("%s", exc)
+        return 2
     attribution = args.out / "ATTRIBUTION.md"
     keep = attribution.read_text(encoding="utf-8") if attribution.exists() else None
     write_case(case, args.out, overwrite=True, readings_format="csv.gz")
@@ -421,10 +450,15 @@ def main(argv: list[str] | None = None) -> int:
     log.info("wrote %s (%.2f MB)", args.out, size / 1e6)
     for k, v in figures.items():
         log.info("%s: %s", k, v)
-    log.info("customers: %s; metered %d of %d; %d days; %d street segments (%d dearer)",
-             case.customers["type"].value_counts().to_dict(), case.customers["metered"].sum(), len(case.customers),
-             len(case.calendar), len(case.streets.segments),
-             int((case.streets.segments["cost_per_m"] > BASE_COST_PER_M).sum()))
+    log.info(
+        "customers: %s; metered %d of %d; %d days; %d street segments (%d dearer)",
+        case.customers["type"].value_counts().to_dict(),
+        case.customers["metered"].sum(),
+        len(case.customers),
+        len(case.calendar),
+        len(case.streets.segments),
+        int((case.streets.segments["cost_per_m"] > BASE_COST_PER_M).sum()),
+    )
     return 0
 
 
