@@ -14,6 +14,7 @@ from lvbalance.case import validate_case
 from lvbalance.cli import app
 from lvbalance.io.areas import find_areas, import_pandapower_net, sanitise, write_areas
 from lvbalance.io.casedir import read_case
+from lvbalance.io.customers import heat_pump_customer_type
 
 pp = pytest.importorskip("pandapower")
 
@@ -81,14 +82,14 @@ def test_split_gives_one_case_per_area_and_lists_the_failures(caplog):
     estimates = [r.getMessage() for r in caplog.records if "full-load hours" in r.getMessage()]
     assert estimates == ["annual energy of 4 load(s) estimated from p_mw x full-load hours (commercial 2500 h, ev 200 h, heat_pump 1000 h, "
                          "residential 1000 h)"]  # fmt: skip
-    assert any("1 heat pump load(s) imported as 'residential'" in r.getMessage() for r in caplog.records)
+    assert any(f"1 heat pump load(s) imported as {heat_pump_customer_type()!r}" in r.getMessage() for r in caplog.records)
     assert set(results) == {"TA", "TB", "T_C", f"no_trafo_bus{min(r.area.busbar for r in results.values() if not r.area.trafos)}"}
     assert [n for n, r in results.items() if r.ok] == ["TA", "TB"]
     (loop,) = results["T_C"].problems
     assert "form a loop" in str(loop) and set(loop.element.removeprefix("lines ").split(", ")) == {"6", "7", "8"}  # BC-C1-C2-BC
     ta, tb = results["TA"].case, results["TB"].case
     assert ta is not None and tb is not None and ta.name == "town-TA"
-    assert ta.customers["type"].to_dict() == {"L_A1": "residential", "EV_1": "ev", "L_A3": "residential"}  # heat pump -> residential
+    assert ta.customers["type"].to_dict() == {"L_A1": "residential", "EV_1": "ev", "L_A3": heat_pump_customer_type()}
     assert ta.customers.loc["EV_1", "charge_kw"] == pytest.approx(11.0) and not ta.customers.loc["EV_1", "v2g"]
     assert ta.customers.loc["EV_1", "annual_kwh"] == pytest.approx(11.0 * 200)  # FULL_LOAD_HOURS["ev"]
     assert tb.customers["type"].to_dict() == {"L_B1": "commercial", "pv_PV_B2": "pv"}

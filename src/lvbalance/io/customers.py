@@ -165,7 +165,7 @@ def read_customer_overrides(path: str | Path) -> CustomerOverrides:
 def _parse_column(text: pd.Series, col: str, f: str, problems: list[Problem]) -> pd.Series:
     given = text != ""
     if col == "type":
-        allowed = (*CUSTOMER_TYPES, "heat_pump")
+        allowed = tuple(dict.fromkeys((*CUSTOMER_TYPES, "heat_pump")))
         for row in text.index[given & ~text.isin(allowed)]:
             problems.append(Problem(f, f"row {row}", f"unknown type {text[row]!r} (expected one of {', '.join(allowed)})"))
         return text.where(given, None)
