@@ -109,8 +109,8 @@ def test_non_positive_line_length_or_rating(case: Case, column: str, value: floa
 
 def test_unknown_customer_type(case: Case) -> None:
     customers = case.customers.copy()
-    customers.loc["c3", "type"] = "heat_pump"
-    assert any("unknown type 'heat_pump'" in m for m in _messages(_with(case, customers=customers)))
+    customers.loc["c3", "type"] = "tram"
+    assert any("unknown type 'tram'" in m for m in _messages(_with(case, customers=customers)))
 
 
 def test_ev_without_charger_rating(case: Case) -> None:

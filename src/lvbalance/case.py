@@ -24,7 +24,7 @@ from lvbalance.junctions import SNAP_TOLERANCE_M, street_components  # noqa: F40
 from lvbalance.params import Params
 
 NODE_KINDS = ("busbar", "junction", "customer_access")
-CUSTOMER_TYPES = ("residential", "commercial", "pv", "ev")
+CUSTOMER_TYPES = ("residential", "commercial", "pv", "ev", "heat_pump")
 DAY_TYPES = ("working", "non_working")
 WEATHERS = ("sunny", "cloudy", "rainy")
 STREET_SOURCES = ("geojson", "osm", "network_lines")

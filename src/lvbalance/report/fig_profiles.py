@@ -25,7 +25,13 @@ CONTEXT_COLOURS = {
     "rainy": "#17becf",
 }
 PATTERN_STYLES = ("-", "--", ":", "-.", (0, (5, 1, 1, 1)), (0, (1, 2)))
-TYPE_TITLES = {"residential": "residential", "commercial": "commercial", "pv": "pv (generation)", "ev": "ev (uncontrolled charging)"}
+TYPE_TITLES = {
+    "residential": "residential",
+    "commercial": "commercial",
+    "pv": "pv (generation)",
+    "ev": "ev (uncontrolled charging)",
+    "heat_pump": "heat pump",
+}
 
 
 def _time_axis(ax, start_hour: int) -> None:
