@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from lvbalance.case import Case, CaseError, Streets
+from lvbalance.case import Case, CaseError, MissingPackageError, Streets
 from lvbalance.params import Params, StreetParams
 
 if TYPE_CHECKING:
@@ -48,6 +49,9 @@ def _friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise typer.Exit(EXIT_BAD_INPUT) from None
         except (FileExistsError, FileNotFoundError, ValueError) as exc:
             err_console.print(f"[bold red]error:[/] {exc}")
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+        except MissingPackageError as exc:  # an optional package: name the extra that installs it
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_BAD_INPUT) from None
         except (typer.Exit, typer.Abort):
             raise
@@ -84,7 +88,7 @@ def print_case_summary(case: Case) -> None:
     ft = feeder_table(case)
     t = Table(title="Feeders", title_justify="left")
     heads = {"outlet_line": "outlet", "rated_kw": "kW", "backbone_m": "length m", "residential": "res", "commercial": "com",
-             "customers": "total"}
+             "heat_pump": "hp", "customers": "total"}
     for col in ["feeder", *ft.columns]:
         t.add_column(heads.get(col, col), justify="left" if col in ("feeder", "outlet_line") else "right", no_wrap=True)
     for feeder, row in ft.iterrows():
@@ -397,14 +401,19 @@ def import_simbench(
     out: Annotated[Path, typer.Option("--out", "-o", help="Case directory to create.")],
     meter_share: Annotated[float, typer.Option(help="Share of customers with a smart meter.")] = 0.4,
     seed: Annotated[int, typer.Option(help="Seed of the random choices.")] = 0,
+    v2g_share: Annotated[float, typer.Option(help="Share of the charging points with V2G (seeded choice; 1: all).")] = 1.0,
 ) -> None:
-    """Convert a SimBench LV grid (needs the optional `simbench` package) into a case directory."""
+    """Convert a SimBench LV grid (needs the optional `simbench` package) into a case directory.
+
+    Charging points become ev customers, heat pumps heat_pump customers; storage units are
+    not modelled (a warning names them).
+    """
     from lvbalance.case import check_case
     from lvbalance.io import write_case
     from lvbalance.io.simbench import case_from_simbench
 
     with console.status(f"loading SimBench {code}"):
-        case = check_case(case_from_simbench(code, meter_share=meter_share, seed=seed))
+        case = check_case(case_from_simbench(code, meter_share=meter_share, seed=seed, v2g_share=v2g_share))
     write_case(case, out)
     console.print(f"[green]wrote[/] {out}")
     print_case_summary(case)
