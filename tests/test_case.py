@@ -218,7 +218,14 @@ def test_feeder_of_node_follows_the_node_table(case: Case) -> None:
     (not a set's order, which changes with the hash seed)."""
     net = case.network
     assert list(net.feeder_of_node.items()) == [
-        ("n1", "F1"), ("n2", "F1"), ("n3", "F1"), ("n4", "F1"), ("n5", "F1"), ("n6", "F1"), ("m1", "F2"), ("m2", "F2"),
+        ("n1", "F1"),
+        ("n2", "F1"),
+        ("n3", "F1"),
+        ("n4", "F1"),
+        ("n5", "F1"),
+        ("n6", "F1"),
+        ("m1", "F2"),
+        ("m2", "F2"),
     ]
 
 
@@ -229,9 +236,11 @@ def test_type_with_neither_readings_nor_billed_energy(case: Case) -> None:
     customers = case.customers.copy()
     customers.loc[["c7", "c8"], "annual_kwh"] = np.nan  # unmetered residential customers
     messages = _messages(_with(case, customers=customers))
-    assert ("customers.csv, type residential: 2 customer(s) with neither meter readings nor billed energy (c7, c8): no profile "
-            "can be built, so the case cannot be planned; give their annual_kwh [kWh/a] in customers.csv or their readings in "
-            "meter_readings.csv") in messages
+    assert (
+        "customers.csv, type residential: 2 customer(s) with neither meter readings nor billed energy (c7, c8): no profile "
+        "can be built, so the case cannot be planned; give their annual_kwh [kWh/a] in customers.csv or their readings in "
+        "meter_readings.csv"
+    ) in messages
     assert any("customer c7" in m and "has no meter" in m for m in messages)  # the per-customer message stays
 
 
@@ -254,9 +263,7 @@ def test_empty_calendar_is_made_from_holidays_unless_calendar_days_is_zero(case:
 def test_calendar_without_a_known_day_type_has_no_scenario(case: Case) -> None:
     cal = case.calendar.assign(day_type="holiday")
     messages = _messages(_with(case, calendar=cal))
-    assert (
-        "days.csv: no day has a known day_type, so there is no scenario to plan for; label the days working or non_working"
-    ) in messages
+    assert ("days.csv: no day has a known day_type, so there is no scenario to plan for; label the days working or non_working") in messages
     assert any("unknown day_type 'holiday'" in m for m in messages)
 
 

@@ -84,11 +84,20 @@ def print_case_summary(case: Case) -> None:
         f"{o['customers']} customers ({o['metered_customers']} metered), {o['street_segments']} street segments "
         f"(from {o['streets_source']}), CRS {o['crs']}"
     )
-    console.print(f"meter readings: {o['readings']:,} from {o['first_reading']} to {o['last_reading']}; calendar: {o['calendar_days']} days")
+    console.print(
+        f"meter readings: {o['readings']:,} from {o['first_reading']} to {o['last_reading']}; calendar: {o['calendar_days']} days"
+    )
     ft = feeder_table(case)
     t = Table(title="Feeders", title_justify="left")
-    heads = {"outlet_line": "outlet", "rated_kw": "kW", "backbone_m": "length m", "residential": "res", "commercial": "com",
-             "heat_pump": "hp", "customers": "total"}
+    heads = {
+        "outlet_line": "outlet",
+        "rated_kw": "kW",
+        "backbone_m": "length m",
+        "residential": "res",
+        "commercial": "com",
+        "heat_pump": "hp",
+        "customers": "total",
+    }
     for col in ["feeder", *ft.columns]:
         t.add_column(heads.get(col, col), justify="left" if col in ("feeder", "outlet_line") else "right", no_wrap=True)
     for feeder, row in ft.iterrows():
@@ -141,8 +150,18 @@ class _Steps:
 def print_comparison(table: Any) -> None:
     """The Table-2 style comparison, one row per method."""
     t = Table(title="Comparison of methods (Table 2)", title_justify="left")
-    for head in ("id", "E[I] % before → after", "peak I % before → after", "cost", "moved", "route m",
-                 "build s", "solve s", "gap", "variables / binaries / constraints"):
+    for head in (
+        "id",
+        "E[I] % before → after",
+        "peak I % before → after",
+        "cost",
+        "moved",
+        "route m",
+        "build s",
+        "solve s",
+        "gap",
+        "variables / binaries / constraints",
+    ):
         t.add_column(head, justify="left" if head == "id" else "right")
     for mid, r in table.iterrows():
         gap = "-" if r["mip_gap"] != r["mip_gap"] else f"{r['mip_gap']:.1e}"
@@ -150,8 +169,12 @@ def print_comparison(table: Any) -> None:
             str(mid),
             f"{r['expected_imbalance_before_pct']:.2f} → {r['expected_imbalance_after_pct']:.2f}",
             f"{r['peak_imbalance_before_pct']:.1f} → {r['peak_imbalance_after_pct']:.1f}",
-            f"{r['cost']:,.0f}", str(int(r["moved_customers"])), f"{r['route_length_m']:,.0f}",
-            f"{r['build_time_s']:.1f}", f"{r['solve_time_s']:.1f}", gap,
+            f"{r['cost']:,.0f}",
+            str(int(r["moved_customers"])),
+            f"{r['route_length_m']:,.0f}",
+            f"{r['build_time_s']:.1f}",
+            f"{r['solve_time_s']:.1f}",
+            gap,
             f"{int(r['variables']):,} / {int(r['binaries']):,} / {int(r['constraints']):,}",
         )
     console.print(t)
@@ -170,8 +193,11 @@ def _run_methods(case: Case, methods: list[str], out: Path, *, subfolders: bool,
     print_comparison(comparison_table(results))
     for mid, r in results.items():
         for mv in r.plan.moves:
-            console.print(f"  {mid}: move {', '.join(mv.customers)} of end node {mv.end_node} from {mv.from_feeder} to {mv.to_feeder} "
-                          f"at {mv.to_node} ({mv.route_length_m:.0f} m, cost {mv.cost:,.0f})", highlight=False)
+            console.print(
+                f"  {mid}: move {', '.join(mv.customers)} of end node {mv.end_node} from {mv.from_feeder} to {mv.to_feeder} "
+                f"at {mv.to_node} ({mv.route_length_m:.0f} m, cost {mv.cost:,.0f})",
+                highlight=False,
+            )
         if r.metrics.violations:
             console.print(f"  [yellow]{mid}: {len(r.metrics.violations)} line-rule violation(s) the plan cannot avoid; see metrics.json[/]")
     _print_evaluation(out)
@@ -289,7 +315,9 @@ def check(
     for folder in folders:
         rep = check_outputs(case, folder)
         if rep.ok:
-            console.print(f"[green]ok[/] {folder}: every rule holds; E[I] recomputed {rep.recomputed['expected_imbalance_after_pct']:.4f} %")
+            console.print(
+                f"[green]ok[/] {folder}: every rule holds; E[I] recomputed {rep.recomputed['expected_imbalance_after_pct']:.4f} %"
+            )
         else:
             failed = True
             console.print(f"[red]FAILED[/] {folder}:")
