@@ -85,8 +85,8 @@ def test_load_kind(profile, pp_type, name, kind):
     assert load_kind(profile, pp_type, name) == kind
 
 
-def test_heat_pumps_are_residential_until_the_type_exists():
-    assert heat_pump_customer_type() == "residential"  # the one line to change when case.CUSTOMER_TYPES has heat_pump
+def test_heat_pumps_are_their_own_type():
+    assert heat_pump_customer_type() == "heat_pump"
     assert customer_type_of_load("Air_Parallel_2", "") == heat_pump_customer_type()
     assert customer_type_of_load("", "", "EV_1") == "ev"
 

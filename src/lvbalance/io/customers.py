@@ -43,13 +43,9 @@ _SIMBENCH_HP = ("AIR_", "SOIL_")
 
 
 def heat_pump_customer_type() -> str:
-    """The case customer type a heat pump becomes.
-
-    ``heat_pump`` is not yet one of :data:`lvbalance.case.CUSTOMER_TYPES` (issue 10, item 4), so
-    heat pumps are imported as ``residential`` (day-type patterns, billed energy) and the import
-    logs how many. When the type exists, return ``"heat_pump"`` here.
-    """
-    return "residential"
+    """The case customer type a heat pump becomes: ``heat_pump`` (one of
+    :data:`lvbalance.case.CUSTOMER_TYPES` since issue 10, item 4); the import logs how many."""
+    return "heat_pump"
 
 
 def _words_kind(text: str) -> str | None:
