@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from lvbalance.case import CaseError, MissingPackageError, validate_case
 from lvbalance.cli import app
-from lvbalance.io.simbench import check_simbench_code, not_modelled, require_simbench, simbench_load_type, typed_customers
+from lvbalance.io.simbench import check_simbench_code, not_modelled, require_simbench, typed_customers
 
 # ---------------------------------------------------------------- customer types (no simbench needed)
 
@@ -47,28 +47,11 @@ ROWS = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("profile", "expected"),
-    [
-        ("HLS_A_3.7", "ev"),
-        ("APLS_B_11.0", "ev"),
-        ("Air_Parallel_2", "heat_pump"),
-        ("Soil_Alternative_2", "heat_pump"),
-        ("H0-A", None),
-        ("G1-B", None),
-        ("L2-A", None),
-        ("", None),
-    ],
-)
-def test_simbench_load_type(profile: str, expected: str | None) -> None:
-    assert simbench_load_type(profile) == expected
-
-
 def test_charging_points_become_ev_with_ratings_and_heat_pumps_heat_pump() -> None:
     out = typed_customers(_imported(ROWS), v2g_share=1.0, rng=np.random.default_rng(0))
     assert out["type"].to_dict() == {
         "h": "residential",
-        "g": "residential",
+        "g": "commercial",
         "ev_home": "ev",
         "ev_work": "ev",
         "ev_small": "ev",

@@ -4,11 +4,11 @@ SimBench (https://simbench.de, ODbL) ships a year (2016) of 15-min profiles norm
 peak of 1: a load's power is ``p_mw * profile``, a PV plant's ``p_mw * profile``. This
 module turns them into what a planner has (MODEL.md §1):
 
-* **customer types** from the SimBench profile of each load (:func:`simbench_load_type`):
-  ``HLS_*`` (home charging) and ``APLS_*`` (workplace / public charging) loads are ``ev``
-  charging points, ``Air_*`` and ``Soil_*`` loads are ``heat_pump``; the other loads keep the
-  type of the pandapower import (``H*`` residential, ``G*`` / ``L*`` commercial); sgens are
-  ``pv``;
+* **customer types** from the SimBench profile of each load
+  (:func:`~lvbalance.io.customers.customer_type_of_load`): ``HLS_*`` (home charging) and
+  ``APLS_*`` (workplace / public charging) loads are ``ev`` charging points, ``Air_*`` and
+  ``Soil_*`` loads are ``heat_pump``, ``H*`` residential, ``G*`` / ``L*`` commercial; sgens
+  are ``pv``;
 * **charger ratings** of an ev customer: ``charge_kw`` = the load's ``p_mw`` [kW] (its power at
   full charge: the SimBench charging profiles peak at 0.95-1.0 of it, so no reading exceeds
   the rating), ``discharge_kw = charge_kw`` (MODEL.md §9: ``Pd = Pc``). ``v2g`` for a seeded
@@ -41,8 +41,10 @@ import numpy as np
 import pandas as pd
 
 from lvbalance.case import Case, CaseError, MissingPackageError, Problem
+from lvbalance.io.customers import customer_type_of_load
 from lvbalance.io.pandapower import CASE_CUSTOMER_COLUMNS, network_from_pandapower
 from lvbalance.io.streets import streets_from_network_lines
+from lvbalance.io.timeseries import readings_frame
 
 logger = logging.getLogger(__name__)
 
@@ -50,12 +52,6 @@ logger = logging.getLogger(__name__)
 PROFILE_YEAR_START = pd.Timestamp("2016-01-01 00:00")
 STEP_H = 0.25
 STEPS_PER_DAY = 96
-
-#: SimBench load profiles of charging points (``HLS_A_11.0``: home, ``APLS_B_11.0``: workplace
-#: or public; the number is the charger's rating [kW]) and of heat pumps (``Air_Parallel_2``,
-#: ``Soil_Alternative_2``), by name prefix.
-EV_PROFILE_PREFIXES = ("HLS_", "APLS_")
-HEAT_PUMP_PROFILE_PREFIXES = ("AIR_", "SOIL_")
 
 #: pandapower element tables with power the case has no customer type for.
 NOT_MODELLED_ELEMENTS = ("storage", "gen", "motor", "shunt", "ward", "xward", "asymmetric_load", "asymmetric_sgen")
@@ -89,16 +85,6 @@ def check_simbench_code(code: str) -> None:
         "scenario 0 (today), 1 or 2 (future EV, heat-pump and PV shares), e.g. 1-LV-rural1--0-sw or 1-LV-urban6--2-sw"
     )
     raise CaseError([Problem("SimBench code", repr(code), msg)], source="SimBench import")
-
-
-def simbench_load_type(profile: str) -> str | None:
-    """``ev`` or ``heat_pump`` for a SimBench charging-point or heat-pump load profile, else None."""
-    p = (profile or "").strip().upper()
-    if p.startswith(EV_PROFILE_PREFIXES):
-        return "ev"
-    if p.startswith(HEAT_PUMP_PROFILE_PREFIXES):
-        return "heat_pump"
-    return None
 
 
 def not_modelled(net: Any) -> list[str]:
@@ -158,36 +144,15 @@ def make_calendar(pv_profile: pd.Series, *, country: str = "DE", subdiv: str | N
     )
 
 
-def readings_frame(series: dict[str, np.ndarray], index: pd.DatetimeIndex) -> pd.DataFrame:
-    """Long meter table (customer_id, timestamp, p_kw) from one array per customer [kW]."""
-    if not series:
-        return pd.DataFrame(
-            {
-                "customer_id": pd.Series(dtype=str),
-                "timestamp": pd.Series(dtype="datetime64[ns]"),
-                "p_kw": pd.Series(dtype=float),
-            }
-        )
-    ids = list(series)
-    return pd.DataFrame(
-        {
-            "customer_id": np.repeat(np.array(ids, dtype=object), len(index)),
-            "timestamp": np.tile(index.to_numpy(), len(ids)),
-            "p_kw": np.concatenate([series[c] for c in ids]).astype(float),
-        }
-    )
-
-
 def typed_customers(customers: pd.DataFrame, *, v2g_share: float, rng: np.random.Generator) -> pd.DataFrame:
-    """``customers`` (pandapower import, with ``element``, ``profile``, ``p_kw``) with SimBench
-    charging points as ``ev`` and heat pumps as ``heat_pump`` (see module doc).
+    """``customers`` (pandapower import, with ``element``, ``profile``, ``p_kw``) typed by their
+    SimBench profiles, ev customers with their charger ratings and V2G flags (see module doc).
 
     ``v2g_share``: share of the ev customers that take part in V2G (seeded choice by ``rng``) [0..1].
     """
     out = customers.copy()
-    sb_type = pd.Series([simbench_load_type(p) if e == "load" else None for e, p in zip(out["element"], out["profile"])], index=out.index)
-    known = sb_type.notna().to_numpy()
-    out.loc[known, "type"] = sb_type[known].to_numpy()
+    load = (out["element"] == "load").to_numpy()
+    out.loc[load, "type"] = [customer_type_of_load(p, "") for p in out.loc[load, "profile"]]
     ev = (out["type"] == "ev").to_numpy()
     out["charge_kw"] = np.where(ev, out["p_kw"].astype(float), np.nan)
     out["discharge_kw"] = out["charge_kw"]
