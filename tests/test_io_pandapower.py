@@ -287,3 +287,34 @@ def test_existing_case_directory_is_not_overwritten(tmp_path):
     (tmp_path / "case").mkdir()
     result = _run(net_file, "-o", tmp_path / "case")
     assert result.exit_code == 2 and "refusing to overwrite" in result.output
+
+
+# ---------------------------------------------------------------- switches and every problem of an area
+
+
+def test_closed_bus_bus_switch_makes_one_node():
+    net = two_load_net()
+    j1b = pp.create_bus(net, 0.4, name="J1b", geodata=_lonlat(150, 0))
+    pp.create_switch(net, 2, j1b, "b", closed=True)  # bus 2 is J1: the board J1 | J1b
+    net.line.loc[net.line["name"] == "L2", "from_bus"] = j1b
+    net.load.loc[net.load["name"] == "A", "bus"] = j1b
+    (result,) = import_pandapower_net(net, name="x", split=False)
+    case = result.case
+    assert result.ok and case is not None
+    assert list(case.network.nodes.index) == ["BB", "J1", "J2"]  # J1b is J1
+    assert case.network.lines[["from_node", "to_node"]].values.tolist() == [["BB", "J1"], ["J1", "J2"]]
+    assert case.customers.loc["A", "node_id"] == "J1"
+    net.switch["closed"] = False  # the board is open: J1b, J2 and their customers are cut off
+    (result,) = import_pandapower_net(net, name="x", split=False)
+    assert result.case is None and "no in-service load or sgen" in str(result.problems[0])
+
+
+def test_every_problem_of_an_area_is_listed(tmp_path):
+    net = two_load_net()
+    pp.create_line(net, 1, 2, 0.15, "NAYY 4x150 SE", name="L1bis")  # parallel to L1 (BB-J1)
+    j3 = pp.create_bus(net, 0.4, name="J3")  # no coordinates
+    pp.create_line(net, 3, j3, 0.05, "NAYY 4x150 SE", name="L3")
+    result = _run(_save(net, tmp_path), "-o", tmp_path / "case")
+    assert result.exit_code == 2, result.output
+    assert "2 problem(s)" in result.output
+    assert "lines 0, 2: are parallel between buses 1 and 2" in result.output and f"bus {j3}: has no coordinates" in result.output
