@@ -19,8 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from lvbalance.case import Case, CaseError, MissingPackageError, Streets
-from lvbalance.params import Params, StreetParams
+from lvbalance.case import Case, CaseError, MissingPackageError
 
 if TYPE_CHECKING:
     from lvbalance.io.areas import AreaResult
@@ -355,25 +354,11 @@ def import_pandapower(
 ) -> None:
     """Convert a radial LV pandapower net (or each of its transformer areas) into case directories."""
     from lvbalance.io import areas as ar
-    from lvbalance.io.customers import read_customer_overrides
-    from lvbalance.io.pp_net import net_crs, read_pandapower_json
-    from lvbalance.io.timeseries import TimeAxis, read_meter_file
+    from lvbalance.io.pp_net import read_pandapower_json
 
     t0 = time.perf_counter()
-    axis = TimeAxis.parse(start, step_minutes)
-    overrides = read_customer_overrides(customers) if customers is not None else None
-    meter_data = read_meter_file(meters) if meters is not None else None
     net = read_pandapower_json(net_file)
-    if streets is not None:
-        crs = net_crs(net, crs)  # the streets go into the CRS the case gets (the net's local UTM zone for lon/lat buses)
-    options = ar.ImportOptions(
-        crs=crs,
-        streets=_read_streets(streets, crs, params=Params().streets) if streets is not None and crs is not None else None,
-        customers=overrides,
-        meters=meter_data,
-        meters_file=meters.name if meters is not None else "meter file",
-        time=axis,
-    )
+    options = ar.import_options(net, crs=crs, streets=streets, customers=customers, meters=meters, start=start, step_minutes=step_minutes)
     with console.status(f"importing {net_file}"):
         results = ar.import_pandapower_net(net, name=name or net_file.stem, split=split_areas, options=options)
     if not split_areas:
@@ -408,18 +393,6 @@ def _print_areas(results: list[AreaResult], out: Path) -> None:
     for _, row in df.iterrows():
         t.add_row(*("" if v is pd.NA else "[red]failed[/]" if v == "failed" else escape(str(v)) for v in row))
     console.print(t)
-
-
-def _read_streets(path: Path, crs: str, *, params: StreetParams) -> Streets:
-    """Streets of a GeoJSON, OSM XML (``.osm``, ``.xml``) or OSM PBF (``.pbf``) file, projected to ``crs``."""
-    from lvbalance.io.streets import streets_from_file
-
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist")
-    try:
-        return streets_from_file(path, crs, params=params)
-    except ImportError as exc:  # an optional reader (pyrosm) is missing
-        raise ValueError(str(exc)) from None
 
 
 @import_app.command("simbench")

@@ -37,7 +37,14 @@ from shapely.geometry import LineString
 
 from lvbalance.case import CUSTOMER_TYPES, Case, CaseError, Problem, Streets, validate_case
 from lvbalance.io.casedir import write_case
-from lvbalance.io.customers import FULL_LOAD_HOURS, CustomerOverrides, apply_customer_overrides, heat_pump_customer_type, override_targets
+from lvbalance.io.customers import (
+    FULL_LOAD_HOURS,
+    CustomerOverrides,
+    apply_customer_overrides,
+    heat_pump_customer_type,
+    override_targets,
+    read_customer_overrides,
+)
 from lvbalance.io.pandapower import ImportedNetwork, case_of_import, network_from_pandapower
 from lvbalance.io.pp_net import (
     LV_MAX_KV,
@@ -52,8 +59,8 @@ from lvbalance.io.pp_net import (
     lv_trafos,
     net_crs,
 )
-from lvbalance.io.streets import line_between, segments_frame
-from lvbalance.io.timeseries import TimeAxis, net_time_series, readings_of
+from lvbalance.io.streets import line_between, segments_frame, streets_from_file
+from lvbalance.io.timeseries import TimeAxis, net_time_series, read_meter_file, readings_of
 from lvbalance.params import Params
 
 logger = logging.getLogger(__name__)
@@ -99,6 +106,40 @@ class ImportOptions:
     meters: pd.DataFrame | None = None
     meters_file: str = "meter file"
     time: TimeAxis = field(default_factory=TimeAxis)
+
+
+def import_options(
+    net: PandapowerNet,
+    *,
+    crs: str | None = None,
+    streets: Path | None = None,
+    customers: Path | None = None,
+    meters: Path | None = None,
+    start: str | None = None,
+    step_minutes: int = 15,
+    params: Params | None = None,
+) -> ImportOptions:
+    """The :class:`ImportOptions` of the user's files and options (``lvbalance import pandapower``).
+
+    Every file is read and checked here; its problems are raised as one :class:`CaseError`
+    (a missing optional reader, pyrosm for ``.pbf`` streets, is a problem of that file).
+    Streets are projected to the CRS the cases get (:func:`~lvbalance.io.pp_net.net_crs`).
+    """
+    params = params if params is not None else Params()
+    axis = TimeAxis.parse(start, step_minutes)
+    overrides = read_customer_overrides(customers) if customers is not None else None
+    meter_data = read_meter_file(meters) if meters is not None else None
+    street_data = None
+    if streets is not None:
+        crs = net_crs(net, crs)
+        if not streets.is_file():
+            raise FileNotFoundError(f"{streets} does not exist")
+        try:
+            street_data = streets_from_file(streets, crs, params=params.streets)
+        except ImportError as exc:
+            raise CaseError([Problem(streets.name, "", str(exc))], source=str(streets)) from None
+    meters_file = meters.name if meters is not None else "meter file"
+    return ImportOptions(crs, params, street_data, overrides, meter_data, meters_file, axis)
 
 
 def sanitise(name: str) -> str:
