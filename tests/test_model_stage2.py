@@ -176,3 +176,23 @@ def test_baseline_schedules_are_uncontrolled() -> None:
     by_hand = float(np.dot([0.7, 0.3], (100 * np.abs(rate[0] - rate[1])).mean(axis=1)))
     assert res.expected_imbalance_pct == pytest.approx(by_hand, rel=1e-9)
     assert rel_close(res.info.objective, independent_objective(case, scen, move_options(case).iloc[0:0], v2g=False))
+
+
+def test_line_rules_on_some_steps_only_build_without_warnings() -> None:
+    """A line that can exceed its rating (and mu x rating) at some steps only gets slack and
+    heavy-load binaries there; the masked families build quietly (warnings are errors here)
+    and the plan still respects the rating where it can."""
+    from lvbalance.model.build import build_model
+    from lvbalance.model.data import model_data
+
+    case = fig3_coarse(operation={"max_heavy_steps": 2})  # 8 steps: windows of 3 steps start at steps 0..5
+    scen = hand_scenarios(case)
+    base = build_model(model_data(case, scen), METHODS["v2g_only"])
+    bound = base.const.flow_bound_kw.sel(line="l8").to_numpy()
+    rating = float(np.median(bound))  # above the bound at some steps, below at others
+    limited = with_line_ratings(case, {"l8": rating})
+    built = build_model(model_data(limited, scen), METHODS["v2g_only"])
+    assert "l8" in built.const.hard_lines and "l8" in built.const.heavy_lines
+    assert built.slack.overload_kw is not None and built.slack.heavy_excess is not None
+    present = (built.slack.overload_kw.labels.sel(line="l8") >= 0).to_numpy()
+    assert present.any() and not present.all()

@@ -12,6 +12,8 @@ of ``u * v``, §5 "exact accounting"); ``sigma_max``/``sigma_min`` the imbalance
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import linopy
@@ -179,7 +181,8 @@ def add_line_limits(m: linopy.Model, flow: linopy.LinearExpression, data: ModelD
     feasible (the slack used is reported as a violation)."""
     overload = add_hard_limit(m, flow, data, const)
     excess = add_heavy_load_duration(m, flow, data, const)
-    terms = [(s * data.probability).sum() for s in (overload, excess) if s is not None]
+    with _absent_counts_zero():  # slack is absent where the rule cannot bind
+        terms = [(s * data.probability).sum() for s in (overload, excess) if s is not None]
     total = None
     for t in terms:
         total = t if total is None else total + t
@@ -194,8 +197,9 @@ def add_hard_limit(m: linopy.Model, flow: linopy.LinearExpression, data: ModelDa
     P, R = flow.sel(line=lines), data.line_rating_kw.sel(line=lines)
     mask = const.flow_bound_kw.sel(line=lines) > R
     s = m.add_variables(lower=0.0, coords=[mask.indexes[d] for d in mask.dims], mask=mask, name="overload_kw")
-    m.add_constraints(P - s <= R, name="line_limit_fwd", mask=mask)
-    m.add_constraints(P + s >= -R, name="line_limit_rev", mask=mask)
+    with _absent_counts_zero():  # rows where s is absent are masked out as well
+        m.add_constraints(P - s <= R, name="line_limit_fwd", mask=mask)
+        m.add_constraints(P + s >= -R, name="line_limit_rev", mask=mask)
     return s
 
 
@@ -212,19 +216,27 @@ def add_heavy_load_duration(m: linopy.Model, flow: linopy.LinearExpression, data
     mask = bound > mu_r
     o = m.add_variables(binary=True, coords=[mask.indexes[d] for d in mask.dims], mask=mask, name="heavy")
     big_m = (bound - mu_r).where(mask, 0.0)
-    m.add_constraints(P - big_m * o <= mu_r, name="heavy_fwd", mask=mask)
-    m.add_constraints(P + big_m * o >= -mu_r, name="heavy_rev", mask=mask)
+    with _absent_counts_zero():  # rows where o is absent are masked out as well
+        m.add_constraints(P - big_m * o <= mu_r, name="heavy_fwd", mask=mask)
+        m.add_constraints(P + big_m * o >= -mu_r, name="heavy_rev", mask=mask)
     T = op.max_heavy_steps
     starts = data.load_kw[STEP].values[: max(data.n_steps - T, 0)]
     if not len(starts):
         return None
-    with warnings.catch_warnings():
-        # o is absent where the line cannot reach mu x rating (mask): such a step counts 0 in the window
-        warnings.filterwarnings("ignore", category=LinopySemanticsWarning)
+    with _absent_counts_zero():  # o is absent where the line cannot reach mu x rating: such a step counts 0
         window = sum(o.shift(step=-k).sel(step=starts) for k in range(T + 1))
     w = m.add_variables(lower=0.0, coords=[mask.indexes[LINE], mask.indexes[SCENARIO], pd.Index(starts, name=STEP)], name="heavy_excess")
     m.add_constraints(window - w <= T, name="heavy_duration")
     return w
+
+
+@contextmanager
+def _absent_counts_zero() -> Iterator[None]:
+    """Masked variables (absent where a line cannot reach a limit) count 0 in sums: linopy's
+    legacy semantics, which these families rely on; its warning about them is silenced here only."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=LinopySemanticsWarning)
+        yield
 
 
 # --------------------------------------------------------------------------- imbalance (Eq 14-15)
