@@ -289,3 +289,14 @@ def test_validate_command_says_the_case_cannot_be_planned(case: Case, tmp_path) 
     result = CliRunner().invoke(app, ["validate", str(write_case(bad, tmp_path / "case"))])
     assert result.exit_code == 2
     assert "no scenario to plan for" in result.output and "Traceback" not in result.output
+
+
+def test_customer_far_from_every_street_is_reported(case: Case) -> None:
+    """The coupling snaps customers onto streets too: c8 moved 130 m south of the street y = -120
+    (the limit is 60 m) is named by validate, not left for plan to fail on."""
+    customers = case.customers.copy()
+    customers.loc["c8", "y"] = customers.loc["c8", "y"] - 120.0  # from 10 m to 130 m south of street s5
+    problems = validate_case(_with(case, customers=customers))
+    assert [(p.element, p.message) for p in problems] == [
+        ("customer c8", "is 130 m from the nearest street (limit streets.max_snap_m = 60 m)")
+    ]

@@ -76,7 +76,9 @@ def test_tiny_net_contracts_the_service_line():
     assert cust.loc["L_house", "y"] - nodes.loc["AB", "y"] == pytest.approx(20, abs=0.5)
     assert cust.loc["L1", "node_id"] == "J1" and cust.loc["L3", "node_id"] == "K2"
     assert cust.loc["L3", "type"] == "commercial" and cust.loc["L1", "type"] == "residential"
-    assert cust.loc["pv_PV1", "type"] == "pv" and cust.loc["pv_PV1", "annual_kwh"] == pytest.approx(5 * 900)  # 5 kWp x profiles.pv_yield_kwh_per_kwp
+    assert cust.loc["pv_PV1", "type"] == "pv" and cust.loc["pv_PV1", "annual_kwh"] == pytest.approx(
+        5 * 900
+    )  # 5 kWp x profiles.pv_yield_kwh_per_kwp
     # rating: sqrt(3) * 0.4 kV * 0.27 kA (NAYY 4x150 SE) -> 187.06 kW
     assert lines.loc["L_BB_J1", "rated_kw"] == pytest.approx(math.sqrt(3) * 0.4 * 270, rel=1e-6)
     assert lines.loc["L_BB_J1", "length_m"] == pytest.approx(50)
@@ -101,7 +103,13 @@ def test_projected_coordinates_need_a_crs():
 
 @pytest.mark.parametrize(
     ("profile", "pp_type", "expected"),
-    [("H0-B", "", "residential"), ("G4-A", "", "commercial"), ("L2-A", "", "commercial"), ("", "commercial", "commercial"), ("", "", "residential")],
+    [
+        ("H0-B", "", "residential"),
+        ("G4-A", "", "commercial"),
+        ("L2-A", "", "commercial"),
+        ("", "commercial", "commercial"),
+        ("", "", "residential"),
+    ],
 )
 def test_customer_type_of_load(profile, pp_type, expected):
     assert customer_type_of_load(profile, pp_type) == expected
@@ -146,7 +154,11 @@ def test_streets_from_geojson_splits_at_junctions(tmp_path):
     gj = {
         "type": "FeatureCollection",
         "features": [
-            {"type": "Feature", "properties": {"cost_per_m": 80}, "geometry": {"type": "LineString", "coordinates": [_lonlat(0, 0), _lonlat(200, 0)]}},
+            {
+                "type": "Feature",
+                "properties": {"cost_per_m": 80},
+                "geometry": {"type": "LineString", "coordinates": [_lonlat(0, 0), _lonlat(200, 0)]},
+            },
             {"type": "Feature", "properties": {}, "geometry": {"type": "LineString", "coordinates": [_lonlat(100, 0), _lonlat(100, 100)]}},
         ],
     }
@@ -264,10 +276,16 @@ def test_cli_imports_pandapower_with_geojson_streets(tmp_path):
     gj = {
         "type": "FeatureCollection",
         "features": [
-            {"type": "Feature", "properties": {"cost_per_m": 80},
-             "geometry": {"type": "LineString", "coordinates": [_lonlat(*STREET_XY["main"][0]), _lonlat(*STREET_XY["main"][-1])]}},
-            {"type": "Feature", "properties": {},
-             "geometry": {"type": "LineString", "coordinates": [_lonlat(*xy) for xy in STREET_XY["side"]]}},
+            {
+                "type": "Feature",
+                "properties": {"cost_per_m": 80},
+                "geometry": {"type": "LineString", "coordinates": [_lonlat(*STREET_XY["main"][0]), _lonlat(*STREET_XY["main"][-1])]},
+            },
+            {
+                "type": "Feature",
+                "properties": {},
+                "geometry": {"type": "LineString", "coordinates": [_lonlat(*xy) for xy in STREET_XY["side"]]},
+            },
         ],
     }
     path = tmp_path / "streets.geojson"
@@ -283,14 +301,16 @@ def test_cli_imports_pandapower_with_geojson_streets(tmp_path):
 
 def test_cli_imports_pandapower_with_osm_streets(tmp_path):
     osm_nodes = {1: (-20, 10), 2: (-10, 10), 3: (130, 10), 4: (-10, -120)}
-    xml = "\n".join([
-        '<?xml version="1.0" encoding="UTF-8"?>',
-        '<osm version="0.6" generator="hand">',
-        *(f'  <node id="{i}" lat="{_lonlat(*xy)[1]:.7f}" lon="{_lonlat(*xy)[0]:.7f}"/>' for i, xy in osm_nodes.items()),
-        '  <way id="10"><nd ref="1"/><nd ref="2"/><nd ref="3"/><tag k="highway" v="primary"/></way>',
-        '  <way id="11"><nd ref="2"/><nd ref="4"/><tag k="highway" v="residential"/></way>',
-        "</osm>",
-    ])
+    xml = "\n".join(
+        [
+            '<?xml version="1.0" encoding="UTF-8"?>',
+            '<osm version="0.6" generator="hand">',
+            *(f'  <node id="{i}" lat="{_lonlat(*xy)[1]:.7f}" lon="{_lonlat(*xy)[0]:.7f}"/>' for i, xy in osm_nodes.items()),
+            '  <way id="10"><nd ref="1"/><nd ref="2"/><nd ref="3"/><tag k="highway" v="primary"/></way>',
+            '  <way id="11"><nd ref="2"/><nd ref="4"/><tag k="highway" v="residential"/></way>',
+            "</osm>",
+        ]
+    )
     path = tmp_path / "streets.osm"
     path.write_text(xml)
     case = _import(tmp_path, path)

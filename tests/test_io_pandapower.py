@@ -222,16 +222,13 @@ def test_meter_file_is_attached(tmp_path, suffix):
     assert got.tolist() == pytest.approx(rows["p_kw"].tolist(), abs=1e-4) and list(got.index) == list(rows["timestamp"])
 
 
-def test_parquet_without_an_engine_is_a_problem_of_the_file(tmp_path):
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
-        f = tmp_path / "meters.parquet"
-        f.write_bytes(b"PAR1")
-        with pytest.raises(CaseError, match="meters.parquet: cannot be read as parquet"):
-            read_meter_file(f)
-    else:
-        pytest.skip("pyarrow is installed")
+def test_parquet_without_an_engine_is_a_problem_of_the_file(tmp_path, monkeypatch):
+    for engine in ("pyarrow", "fastparquet"):
+        monkeypatch.setitem(sys.modules, engine, None)  # import raises ImportError: no parquet engine
+    f = tmp_path / "meters.parquet"
+    f.write_bytes(b"PAR1")
+    with pytest.raises(CaseError, match="meters.parquet: cannot be read as parquet"):
+        read_meter_file(f)
 
 
 def test_bad_meter_file_lists_rows_and_exits_2(tmp_path):
@@ -269,6 +266,7 @@ def test_pbf_without_pyrosm_is_a_clear_error(tmp_path, monkeypatch):
     pbf.write_bytes(b"\0")
     result = _run(_save(two_load_net(), tmp_path), "-o", tmp_path / "case", "--streets", pbf)
     assert result.exit_code == 2 and "pyrosm" in result.output and "Traceback" not in result.output
+    assert "lvbalance[osm]" in result.output
 
 
 # ---------------------------------------------------------------- exit codes

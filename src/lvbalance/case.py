@@ -394,7 +394,8 @@ def _check_plannable(case: Case) -> list[Problem]:
 
 
 def _check_streets(case: Case) -> list[Problem]:
-    """Streets must be LineStrings, and every network node must reach the busbar's street component."""
+    """Streets must be LineStrings; every network node and customer lies within ``max_snap_m`` of a
+    street (the coupling snaps them there) and every node reaches the busbar's street component."""
     f = "streets.geojson"
     seg = case.streets.segments
     out = _duplicates(seg.index, f, "street")
@@ -411,12 +412,17 @@ def _check_streets(case: Case) -> list[Problem]:
             out.append(Problem(f, "", "no usable street segment"))
         return out
     xy = pd.DataFrame({"x": pd.to_numeric(nodes["x"], errors="coerce"), "y": pd.to_numeric(nodes["y"], errors="coerce")}).dropna()
-    component, snap_m = _street_component_of_points(good.geometry.to_numpy(), xy.to_numpy())
+    cust = case.customers
+    cxy = pd.DataFrame({"x": pd.to_numeric(cust["x"], errors="coerce"), "y": pd.to_numeric(cust["y"], errors="coerce")}).dropna()
+    points = np.vstack([xy.to_numpy(), cxy.to_numpy()]) if len(cxy) else xy.to_numpy()
+    component, snap_m = _street_component_of_points(good.geometry.to_numpy(), points)
+    component, c_snap_m, snap_m = component[: len(xy)], snap_m[len(xy) :], snap_m[: len(xy)]
     limit = case.params.streets.max_snap_m
     busbar_comp = component[list(xy.index).index(case.network.busbar)] if case.network.busbar in xy.index else None
-    far = [(n, d) for n, d in zip(xy.index, snap_m) if d > limit]
-    for n, d in far:
-        out.append(Problem(f, f"node {n}", f"is {d:.0f} m from the nearest street (limit streets.max_snap_m = {limit:g} m)"))
+    far = [(f"node {n}", d) for n, d in zip(xy.index, snap_m)] + [(f"customer {c}", d) for c, d in zip(cxy.index, c_snap_m)]
+    for what, d in far:
+        if d > limit:
+            out.append(Problem(f, what, f"is {d:.0f} m from the nearest street (limit streets.max_snap_m = {limit:g} m)"))
     cut_off = [n for n, c in zip(xy.index, component) if c != busbar_comp]
     if cut_off:
         shown = ", ".join(map(str, cut_off[:10])) + (" ..." if len(cut_off) > 10 else "")

@@ -106,7 +106,8 @@ class ObjectiveParams(_Section):
     cost_weight: float = Field(1.0, ge=0, description="lambda1: weight of construction cost [-]")
     imbalance_weight: float = Field(1000.0, ge=0, description="lambda2: worth of one point of expected imbalance [currency/%]")
     peak_imbalance_weight: float = Field(
-        10.0, ge=0,
+        10.0,
+        ge=0,
         description="worth of one point of each scenario's peak imbalance, expected over scenarios [currency/%] "
         "(addition to Eq 27: among schedules of equal expected imbalance it picks the one with the lowest peaks)",
     )
@@ -165,7 +166,8 @@ class ProfileParams(_Section):
     kmeans_restarts: int = Field(10, ge=1, description="k-means runs from seeded initial centroids; the best is kept [-]")
     min_daily_kwh: float = Field(1e-3, ge=0, description="daily curves with less energy are not clustered (no shape to learn) [kWh]")
     pv_yield_kwh_per_kwp: float = Field(
-        900.0, gt=0,
+        900.0,
+        gt=0,
         description="specific yield of pv [kWh/kWp/a]: sizes a pv customer from its annual_kwh (cleaning) and gives an "
         "imported pandapower sgen its annual_kwh from its peak power",
     )
@@ -175,7 +177,8 @@ class ProfileParams(_Section):
         "None: the case metadata's ``country``, else DE",
     )
     min_metered_curves: int = Field(
-        10, ge=0,
+        10,
+        ge=0,
         description="a customer type with fewer usable metered daily curves (training days, all contexts) gets its "
         "patterns from standard load profiles (BDEW H0 / G0, pvlib clear-sky, SimBench EV and heat-pump shapes) "
         "instead of clustering [curves]",
@@ -186,12 +189,15 @@ class ProfileParams(_Section):
         "None: 1 January of the year of the first meter reading, or of 2025 without readings",
     )
     calendar_days: int = Field(
-        365, ge=0,
+        365,
+        ge=0,
         description="length of the calendar made when days.csv is empty [days]; 0: make none (days.csv is then needed)",
     )
     pv_tilt_deg: float = Field(30.0, ge=0, le=90, description="module tilt of the clear-sky pv standard profile [deg]")
     pv_azimuth_deg: float | None = Field(
-        None, ge=0, lt=360,
+        None,
+        ge=0,
+        lt=360,
         description="module azimuth of the clear-sky pv standard profile, clockwise from north [deg]; "
         "None: facing the equator (180 in the northern hemisphere, 0 in the southern)",
     )
@@ -238,16 +244,15 @@ def _power_factor() -> dict[str, float]:
 class PowerFlowParams(_Section):
     """AC power-flow check of a plan with pandapower (MODEL.md §8); ``[params.powerflow]``."""
 
-    lv_kv: float = Field(
-        0.4, gt=0, description="nominal voltage of the LV network: its buses, and the current of a line's rated_kw [kV]"
-    )
+    lv_kv: float = Field(0.4, gt=0, description="nominal voltage of the LV network: its buses, and the current of a line's rated_kw [kV]")
     default_std_type: str = Field(
         "NAYY 4x150 SE",
         description="pandapower line type of a line with neither a known std_type nor r/x columns, and of a new line "
         "(not sized) whose replaced line has no known std_type",
     )
     new_line_types: list[str] = Field(
-        default_factory=_new_line_types, min_length=1,
+        default_factory=_new_line_types,
+        min_length=1,
         description="cable types a new line may get, smallest first: the first whose ampacity covers "
         "sizing_margin times its moved customers' peak power [-]",
     )
@@ -258,11 +263,10 @@ class PowerFlowParams(_Section):
         description="cos phi per customer type, inductive where below 1 (types not listed: 1.0) [-]",
     )
     slack_vm_pu: float = Field(1.0, gt=0, description="voltage of the slack (ext_grid) [pu]")
-    min_new_line_m: float = Field(
-        1.0, gt=0, description="shortest new line modelled: a zero-length route still needs an impedance [m]"
-    )
+    min_new_line_m: float = Field(1.0, gt=0, description="shortest new line modelled: a zero-length route still needs an impedance [m]")
     flow_diff_min_share: float = Field(
-        0.05, ge=0,
+        0.05,
+        ge=0,
         description="the relative AC-vs-lossless flow difference counts only where the lossless flow is at least this "
         "share of the line rating [-]",
     )

@@ -16,12 +16,14 @@ def feeder_table(case: Case) -> pd.DataFrame:
     feeder = case.customers["node_id"].map(net.feeder_of_node)
     counts = pd.crosstab(feeder, case.customers["type"]).reindex(columns=list(CUSTOMER_TYPES), fill_value=0)
     line_feeder = net.lines["to_node"].map(net.feeder_of_node).fillna(net.lines["from_node"].map(net.feeder_of_node))
-    out = pd.DataFrame({
-        "outlet_line": net.feeder_outlets,
-        "rated_kw": net.feeder_rating_kw,
-        "backbone_m": net.lines.groupby(line_feeder)["length_m"].sum(),
-        "nodes": net.feeder_of_node.value_counts(),
-    })
+    out = pd.DataFrame(
+        {
+            "outlet_line": net.feeder_outlets,
+            "rated_kw": net.feeder_rating_kw,
+            "backbone_m": net.lines.groupby(line_feeder)["length_m"].sum(),
+            "nodes": net.feeder_of_node.value_counts(),
+        }
+    )
     out = out.join(counts).fillna(0)
     out["customers"] = counts.sum(axis=1).reindex(out.index).fillna(0).astype(int)
     return out.rename_axis("feeder")
@@ -33,10 +35,17 @@ def meter_coverage(case: Case) -> pd.DataFrame:
     r = case.meter_readings
     days = pd.to_datetime(r["timestamp"]).dt.normalize()
     per_customer_days = days.groupby(r["customer_id"]).nunique()
-    out = pd.DataFrame({
-        "customers": c.groupby("type").size(),
-        "metered": c.groupby("type")["metered"].sum().astype(int),
-    }).reindex(list(CUSTOMER_TYPES)).fillna(0).astype(int)
+    out = (
+        pd.DataFrame(
+            {
+                "customers": c.groupby("type").size(),
+                "metered": c.groupby("type")["metered"].sum().astype(int),
+            }
+        )
+        .reindex(list(CUSTOMER_TYPES))
+        .fillna(0)
+        .astype(int)
+    )
     out["metered_share"] = (out["metered"] / out["customers"].where(out["customers"] > 0)).fillna(0.0)
     out["mean_days"] = per_customer_days.groupby(c["type"].reindex(per_customer_days.index)).mean().reindex(out.index).fillna(0.0)
     return out.rename_axis("type")

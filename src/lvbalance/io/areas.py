@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 from shapely.geometry import LineString
 
-from lvbalance.case import CUSTOMER_TYPES, Case, CaseError, Problem, Streets, validate_case
+from lvbalance.case import CUSTOMER_TYPES, Case, CaseError, MissingPackageError, Problem, Streets, validate_case
 from lvbalance.io.casedir import write_case
 from lvbalance.io.customers import (
     FULL_LOAD_HOURS,
@@ -137,6 +137,8 @@ def import_options(
         try:
             street_data = streets_from_file(streets, crs, params=params.streets)
         except ImportError as exc:
+            if isinstance(exc, MissingPackageError):
+                raise
             raise CaseError([Problem(streets.name, "", str(exc))], source=str(streets)) from None
     meters_file = meters.name if meters is not None else "meter file"
     return ImportOptions(crs, params, street_data, overrides, meter_data, meters_file, axis)
@@ -199,9 +201,14 @@ def find_areas(net: PandapowerNet) -> tuple[list[Area], list[AreaResult]]:
     return areas, failures
 
 
-def town_streets(net: PandapowerNet, crs: str, service_lines: set[int]) -> Streets:
+def town_streets(net: PandapowerNet, crs: str, service_lines: set[int] | None = None) -> Streets:
     """Streets from the routes of every in-service LV line of the net (also behind open switches),
-    without the contracted service lines; end points moved onto their buses."""
+    end points moved onto their buses; without ``service_lines`` when given.
+
+    The service lines are kept by default: they lead from the street to each house, so every
+    customer lies on the street graph (a house set back from the road is still reached).
+    """
+    service_lines = service_lines or set()
     xy = _bus_xy(net)
     lv = set(net.bus.index[net.bus["vn_kv"].astype(float) < LV_MAX_KV])
     ln = net.line[net.line["in_service"].astype(bool)]
@@ -294,8 +301,7 @@ def import_pandapower_net(net: PandapowerNet, *, name: str, split: bool, options
 
     streets, note = opts.streets, None
     if streets is None and split:
-        service = set().union(*(imp.service_lines for imp in imported.values())) if imported else set()
-        streets = town_streets(net, str(crs), service)
+        streets = town_streets(net, str(crs))
         note = f"streets derived from the line routes of the whole net ({len(areas)} transformer areas): cables lie along streets"
     for area in areas:
         if area.name not in imported:

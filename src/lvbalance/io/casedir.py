@@ -23,8 +23,8 @@ import logging
 import shutil
 import tempfile
 import tomllib
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -152,18 +152,25 @@ def normalise_types(case: Case) -> Case:
         customers[c] = pd.to_numeric(customers[c], errors="coerce").astype(float)
     customers[["node_id", "type"]] = customers[["node_id", "type"]].astype(str)
     customers[["metered", "v2g"]] = customers[["metered", "v2g"]].astype(bool)
-    readings = pd.DataFrame({
-        "customer_id": case.meter_readings["customer_id"].astype(str).to_numpy(),
-        "timestamp": pd.to_datetime(case.meter_readings["timestamp"]).to_numpy(),
-        "p_kw": pd.to_numeric(case.meter_readings["p_kw"]).astype(float).to_numpy(),
-    })
+    readings = pd.DataFrame(
+        {
+            "customer_id": case.meter_readings["customer_id"].astype(str).to_numpy(),
+            "timestamp": pd.to_datetime(case.meter_readings["timestamp"]).to_numpy(),
+            "p_kw": pd.to_numeric(case.meter_readings["p_kw"]).astype(float).to_numpy(),
+        }
+    )
     calendar = case.calendar.copy()
     calendar.index = pd.DatetimeIndex(calendar.index).normalize().rename("date")
     return Case(
-        case.name, case.crs,
+        case.name,
+        case.crs,
         Network(nodes[list(NODE_COLUMNS)], lines[list(LINE_COLUMNS)], dict(case.network.line_geometry)),
-        case.streets, customers[list(CUSTOMER_COLUMNS)], readings, calendar[list(CALENDAR_COLUMNS)],
-        case.params, dict(case.metadata),
+        case.streets,
+        customers[list(CUSTOMER_COLUMNS)],
+        readings,
+        calendar[list(CALENDAR_COLUMNS)],
+        case.params,
+        dict(case.metadata),
     )
 
 
@@ -178,7 +185,11 @@ def _read_params(raw: dict[str, Any], problems: list[Problem]) -> Params:
 
 
 def _read_table(
-    root: Path, name: str, index: str, required: tuple[str, ...], problems: list[Problem],
+    root: Path,
+    name: str,
+    index: str,
+    required: tuple[str, ...],
+    problems: list[Problem],
     optional: tuple[str, ...] = (),
 ) -> pd.DataFrame:
     path = root / name
@@ -228,7 +239,7 @@ def _read_geojson(root: Path, name: str, index: str, problems: list[Problem], *,
         return None
     try:
         gdf = gpd.read_file(path)
-    except Exception as exc:  # noqa: BLE001 - any reader failure is a user-facing problem
+    except Exception as exc:
         problems.append(Problem(name, "", f"cannot be read as GeoJSON: {exc}"))
         return gpd.GeoDataFrame({"cost_per_m": []}, geometry=[], index=pd.Index([], name=index))
     if index not in gdf:
@@ -334,7 +345,9 @@ def _write_into(case: Case, root: Path, readings_format: str) -> None:
     else:
         compression = {"method": "gzip", "mtime": 0} if readings_format == "csv.gz" else None  # reproducible bytes
         readings.to_csv(root / files["meter_readings"], index=False, float_format="%.4f", compression=compression)
-    _write_geojson(case.streets.segments.geometry, {"cost_per_m": case.streets.segments["cost_per_m"]}, "street_id", case.crs, root / files["streets"])
+    _write_geojson(
+        case.streets.segments.geometry, {"cost_per_m": case.streets.segments["cost_per_m"]}, "street_id", case.crs, root / files["streets"]
+    )
     if net.line_geometry:
         ids = list(net.line_geometry)
         _write_geojson(pd.Series([net.line_geometry[i] for i in ids], index=ids), {}, "line_id", case.crs, root / files["line_geometry"])
@@ -348,6 +361,8 @@ def _write_geojson(geoms: pd.Series, props: dict[str, pd.Series], id_name: str, 
         for name, values in props.items():
             v = values.iloc[i]
             properties[name] = None if pd.isna(v) else float(v)
-        features.append({"type": "Feature", "properties": properties, "geometry": json.loads(shapely.to_geojson(shapely.set_precision(geom, 0.001)))})
+        features.append(
+            {"type": "Feature", "properties": properties, "geometry": json.loads(shapely.to_geojson(shapely.set_precision(geom, 0.001)))}
+        )
     doc = {"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": crs}}, "features": features}
     path.write_text(json.dumps(doc), encoding="utf-8")

@@ -20,7 +20,7 @@ import pandas as pd
 import shapely
 from shapely.geometry import LineString
 
-from lvbalance.case import Network, Streets
+from lvbalance.case import MissingPackageError, Network, Streets
 from lvbalance.params import StreetParams
 
 logger = logging.getLogger(__name__)
@@ -181,13 +181,13 @@ def streets_from_osm_pbf(path: str | Path, crs: str, *, params: StreetParams | N
 
     Every way with a ``highway`` tag (pyrosm ``network_type="all"``) becomes street segments,
     split where ways meet or cross; ``cost_per_m`` by highway class as in
-    :func:`streets_from_osm_xml`. pyrosm is optional: without it, an :class:`ImportError`
-    that names it.
+    :func:`streets_from_osm_xml`. pyrosm is optional (extra ``osm``): without it, a
+    :class:`~lvbalance.case.MissingPackageError` that names the extra.
     """
     try:
         import pyrosm
     except ImportError as exc:
-        raise ImportError(f"reading OpenStreetMap PBF ({Path(path).name}) needs the optional package pyrosm: pip install pyrosm") from exc
+        raise MissingPackageError("pyrosm", extra="osm", feature=f"reading OpenStreetMap PBF ({Path(path).name})") from exc
     table = (params if params is not None else StreetParams()).osm_highway_cost_per_m
     edges = pyrosm.OSM(str(path)).get_network(network_type="all")
     if edges is None or edges.empty:
