@@ -489,3 +489,19 @@ def no_meter_case(base: Case, **profiles: object) -> Case:
         params=params,
         metadata={**base.metadata, "timezone": "Europe/Berlin"},
     )
+
+
+def fig3_tail_move(*, cost: float = 0.0, route_length_m: float = 220.0, route: list[list[float]] | None = None) -> Move:
+    """The Fig-3 tail n5 (c1, c2) moved from F1 onto m2 of F2: along the streets x = 250 and
+    y = -120, 120 + 100 = 220 m (a fresh object on every call)."""
+    return Move(
+        end_node="n5",
+        cut_node="n5",
+        to_node="m2",
+        customers=["c1", "c2"],
+        from_feeder="F1",
+        to_feeder="F2",
+        route_length_m=route_length_m,
+        cost=cost,
+        route=[list(p) for p in route] if route is not None else [],
+    )

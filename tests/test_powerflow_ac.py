@@ -20,20 +20,8 @@ from lvbalance.flows import line_flows, rewire
 from lvbalance.model.methods import METHODS
 from lvbalance.model.run import plan_method
 from lvbalance.powerflow import ac_before_after, ac_check, method_power
-from lvbalance.results import Move
-from tests.fixtures import SCENARIO_IDS, coarse, fig3_case, hand_scenarios
+from tests.fixtures import SCENARIO_IDS, coarse, fig3_case, fig3_tail_move, hand_scenarios
 
-TAIL_MOVE = Move(
-    end_node="n5",
-    cut_node="n5",
-    to_node="m2",
-    customers=["c1", "c2"],
-    from_feeder="F1",
-    to_feeder="F2",
-    route_length_m=220.0,
-    cost=0.0,
-    route=[],
-)
 BASE_KW = {"residential": 2.0, "commercial": 8.0, "pv": -3.0, "ev": 5.0}
 R_150 = 0.208  # NAYY 4x150 SE [ohm/km]
 
@@ -125,18 +113,18 @@ def test_losses_grow_with_the_square_of_the_load():
     # 8 times the load: 64 times the losses, a little more as the voltage sags
     assert 64.0 < heavy.expected_losses_kwh_per_day / res.expected_losses_kwh_per_day < 1.1 * 64.0
     # with the move, the new line is sized for the heavier peak: (2 + 5) kW * 1.5 * 8 = 84 kW -> 160 A
-    moved = ac_check(case, [TAIL_MOVE], 8 * p, customers, scen, step_hours=1.0)
+    moved = ac_check(case, [fig3_tail_move()], 8 * p, customers, scen, step_hours=1.0)
     assert moved.new_line_types == {"new:n5": "NAYY 4x95 SE"}
 
 
 def test_new_line_type_follows_the_moved_peak_and_the_params():
     case = fig3_case()
     p, customers, scen = hand_power(case)
-    res = ac_check(case, [TAIL_MOVE], p, customers, scen, step_hours=1.0)
+    res = ac_check(case, [fig3_tail_move()], p, customers, scen, step_hours=1.0)
     # c1 + c2 peak: (2 + 5) kW * 1.5 = 10.5 kW -> 20 A with the margin: the smallest type
     assert res.new_line_types == {"new:n5": "NAYY 4x50 SE"}
     only_240 = case.with_params(case.params.updated(powerflow={"new_line_types": ["NAYY 4x240 SE"]}))
-    res240 = ac_check(only_240, [TAIL_MOVE], p, customers, scen, step_hours=1.0)
+    res240 = ac_check(only_240, [fig3_tail_move()], p, customers, scen, step_hours=1.0)
     assert res240.new_line_types == {"new:n5": "NAYY 4x240 SE"}
     assert res240.expected_losses_kwh_per_day < res.expected_losses_kwh_per_day  # 0.125 instead of 0.642 ohm/km
 
@@ -153,9 +141,9 @@ def test_flow_diff_threshold_follows_the_params():
 def test_whole_day_check_agrees_with_the_lossless_flows_of_the_rewired_network():
     case = fig3_case()
     p, customers, scen = hand_power(case)
-    flows = line_flows(case, rewire(case, [TAIL_MOVE]), p, customers)
+    flows = line_flows(case, rewire(case, [fig3_tail_move()]), p, customers)
     assert "l5" not in flows and "new:n5" in flows
-    res = ac_check(case, [TAIL_MOVE], p, customers, scen, step_hours=1.0)
+    res = ac_check(case, [fig3_tail_move()], p, customers, scen, step_hours=1.0)
     assert res.max_flow_diff_pct < 5.0
     assert all(s.max_flow_diff_line != "l5" for s in res.scenarios)  # out of service: not compared
 

@@ -18,20 +18,7 @@ import pytest
 from lvbalance.case import Case, Network
 from lvbalance.params import PowerFlowParams
 from lvbalance.powerflow import build_pandapower_net, kw_to_ka, move_peak_kw, size_new_line
-from lvbalance.results import Move
-from tests.fixtures import fig3_case
-
-TAIL_MOVE = Move(
-    end_node="n5",
-    cut_node="n5",
-    to_node="m2",
-    customers=["c1", "c2"],
-    from_feeder="F1",
-    to_feeder="F2",
-    route_length_m=220.0,
-    cost=0.0,
-    route=[],
-)
+from tests.fixtures import fig3_case, fig3_tail_move
 
 
 def with_powerflow(case: Case, **values: object) -> Case:
@@ -82,7 +69,7 @@ def test_powerflow_params_are_validated():
 
 def test_new_line_sized_for_its_peak_replaces_the_cut_line():
     case = fig3_case()
-    net = build_pandapower_net(case, [TAIL_MOVE], peak_kw={"n5": 12.0})
+    net = build_pandapower_net(case, [fig3_tail_move()], peak_kw={"n5": 12.0})
     line = net.line.set_index("name")
     new = line.loc["new:n5"]
     assert new["std_type"] == "NAYY 4x50 SE"
@@ -97,7 +84,7 @@ def test_new_line_sized_for_its_peak_replaces_the_cut_line():
 
 def test_unsized_new_line_takes_the_type_and_rating_of_the_line_it_replaces():
     case = fig3_case()
-    new = build_pandapower_net(case, [TAIL_MOVE]).line.set_index("name").loc["new:n5"]
+    new = build_pandapower_net(case, [fig3_tail_move()]).line.set_index("name").loc["new:n5"]
     assert new["std_type"] == "NAYY 4x150 SE"
     assert new["max_i_ka"] == pytest.approx(150.0 / (math.sqrt(3) * 0.4) / 1000)  # l5's 150 kW
 
@@ -105,13 +92,13 @@ def test_unsized_new_line_takes_the_type_and_rating_of_the_line_it_replaces():
 def test_changed_sizing_params_change_the_new_line():
     case = fig3_case()
     # 12 kW at margin 1.25: 22.8 A -> 4x50; at margin 10: 182 A -> 4x95
-    big = build_pandapower_net(with_powerflow(case, sizing_margin=10.0), [TAIL_MOVE], peak_kw={"n5": 12.0})
+    big = build_pandapower_net(with_powerflow(case, sizing_margin=10.0), [fig3_tail_move()], peak_kw={"n5": 12.0})
     assert big.line.set_index("name").at["new:n5", "std_type"] == "NAYY 4x95 SE"
-    only = build_pandapower_net(with_powerflow(case, new_line_types=["NAYY 4x240 SE"]), [TAIL_MOVE], peak_kw={"n5": 12.0})
+    only = build_pandapower_net(with_powerflow(case, new_line_types=["NAYY 4x240 SE"]), [fig3_tail_move()], peak_kw={"n5": 12.0})
     new = only.line.set_index("name").loc["new:n5"]
     assert new["std_type"] == "NAYY 4x240 SE" and new["r_ohm_per_km"] == pytest.approx(0.125)
     # a zero-length route still gets an impedance: min_new_line_m
-    short = dataclasses.replace(TAIL_MOVE, route_length_m=0.0)
+    short = dataclasses.replace(fig3_tail_move(), route_length_m=0.0)
     assert build_pandapower_net(case, [short]).line.set_index("name").at["new:n5", "length_km"] == pytest.approx(0.001)
     longer = build_pandapower_net(with_powerflow(case, min_new_line_m=5.0), [short])
     assert longer.line.set_index("name").at["new:n5", "length_km"] == pytest.approx(0.005)
@@ -120,12 +107,12 @@ def test_changed_sizing_params_change_the_new_line():
 def test_move_peak_is_the_peak_of_the_moved_customers_together():
     customers = ["c1", "c2", "c3"]
     power = np.array([[[1.0, 4.0], [2.0, 0.0]], [[3.0, -1.0], [5.0, 0.0]], [[100.0, 100.0], [100.0, 100.0]]])
-    assert move_peak_kw([TAIL_MOVE], power, customers) == {"n5": 7.0}  # c1 + c2 at scenario 2, step 1
+    assert move_peak_kw([fig3_tail_move()], power, customers) == {"n5": 7.0}  # c1 + c2 at scenario 2, step 1
 
 
 def test_moved_customers_power_appears_on_their_new_feeder():
     case = fig3_case()
-    net = build_pandapower_net(case, [TAIL_MOVE])
+    net = build_pandapower_net(case, [fig3_tail_move()])
     net.load["p_mw"] = np.where(net.load["name"] == "c1", 0.010, 0.0)  # c1 alone, 10 kW
     pp.runpp(net, numba=False)
     line = net.res_line.set_index(net.line["name"])

@@ -15,20 +15,9 @@ import pandas as pd
 from lvbalance.report.fig_plan import plan_map_data, plot_plan_map
 from lvbalance.report.outputs import MethodOutputs
 from lvbalance.results import Move, Plan
-from tests.fixtures import X0, Y0, fig3_case
+from tests.fixtures import X0, Y0, fig3_case, fig3_tail_move
 
 ROUTE = [[X0 + 250, Y0], [X0 + 250, Y0 - 120], [X0 + 150, Y0 - 120]]
-MOVE = Move(
-    end_node="n5",
-    cut_node="n5",
-    to_node="m2",
-    customers=["c1", "c2"],
-    from_feeder="F1",
-    to_feeder="F2",
-    route_length_m=220.0,
-    cost=26400.0,
-    route=ROUTE,
-)
 
 
 def outputs(method: str, moves: list[Move]) -> MethodOutputs:
@@ -39,7 +28,7 @@ def outputs(method: str, moves: list[Move]) -> MethodOutputs:
 
 
 def test_plan_map_data_of_a_hand_plan():
-    d = plan_map_data(fig3_case(), outputs("m1", [MOVE]))
+    d = plan_map_data(fig3_case(), outputs("m1", [fig3_tail_move(cost=26400.0, route=ROUTE)]))
     assert d.method == "m1"
     np.testing.assert_array_equal(d.busbar_xy, [X0, Y0])
     as_built = {"l1": "F1", "l2": "F1", "l3": "F1", "l4": "F1", "l5": "F1", "l6": "F1", "l7": "F2", "l8": "F2"}
@@ -69,7 +58,7 @@ def test_plan_map_data_without_moves_keeps_the_network_as_built():
 
 def test_plot_plan_map_draws_the_route_and_says_the_move():
     case = fig3_case()
-    fig = plot_plan_map(case, plan_map_data(case, outputs("m1", [MOVE])))
+    fig = plot_plan_map(case, plan_map_data(case, outputs("m1", [fig3_tail_move(cost=26400.0, route=ROUTE)])))
     before, after = fig.axes[:2]
     assert before.get_title() == "as built (customers to be moved ringed)"
     assert after.get_title() == "after the moves: 1 move(s), 2 customer(s) moved"

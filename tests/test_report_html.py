@@ -25,24 +25,12 @@ from lvbalance.report.html import plan_summary, render_report, report_figures, w
 from lvbalance.report.map import map_layers
 from lvbalance.report.outputs import MethodOutputs, as_built_feeder_loads, read_run
 from lvbalance.results import Move, Plan
-from tests.fixtures import X0, Y0, fig3_case
+from tests.fixtures import X0, Y0, fig3_case, fig3_tail_move
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 M1 = "m1: streets + V2G (the paper's method)"
 
 # --------------------------------------------------------------------------- plan summaries, by hand
-
-MOVE = Move(
-    end_node="n5",
-    cut_node="n5",
-    to_node="m2",
-    customers=["c1", "c2"],
-    from_feeder="F1",
-    to_feeder="F2",
-    route_length_m=220.0,
-    cost=26400.0,
-    route=[[X0 + 250, Y0], [X0 + 250, Y0 - 120], [X0 + 150, Y0 - 120]],
-)
 
 
 def summary_of(moves: list[Move], **metrics) -> str:
@@ -66,7 +54,7 @@ def summary_of(moves: list[Move], **metrics) -> str:
 
 
 def test_plan_summary_of_a_move():
-    assert summary_of([MOVE]) == (
+    assert summary_of([fig3_tail_move(cost=26400.0, route=[[X0 + 250, Y0], [X0 + 250, Y0 - 120], [X0 + 150, Y0 - 120]])]) == (
         "Moves 2 customer(s) in 1 move(s): 2 customer(s) of end node n5 from F1 to F2 (220 m of new line, cost 26,400). "
         "Total cost 26,400, 220 m of new line along streets. Expected imbalance 10.00 % → 7.50 % (-25 %); "
         "peak imbalance 20.00 % → 15.00 %; max line loading 80% → 60%; solver status optimal, MIP gap 2.0%, solved in 3.2 s."

@@ -19,20 +19,9 @@ import pytest
 import lvbalance.report.map as report_map
 from lvbalance.report.map import LEAFLET_CDN_JS, build_map, leaflet_source, map_html, map_layers
 from lvbalance.report.outputs import MethodOutputs
-from lvbalance.results import Move, Plan
-from tests.fixtures import X0, Y0, fig3_case
+from lvbalance.results import Plan
+from tests.fixtures import X0, Y0, fig3_case, fig3_tail_move
 
-MOVE = Move(
-    end_node="n5",
-    cut_node="n5",
-    to_node="m2",
-    customers=["c1", "c2"],
-    from_feeder="F1",
-    to_feeder="F2",
-    route_length_m=220.04,
-    cost=26400.4,
-    route=[[X0 + 250, Y0], [X0 + 250, Y0 - 120], [X0 + 150, Y0 - 120]],
-)
 BLUE, ORANGE = "#1f77b4", "#ff7f0e"  # F1, F2
 
 
@@ -40,7 +29,13 @@ def hand_runs() -> dict[str, MethodOutputs]:
     empty = pd.DataFrame()
     return {
         m: MethodOutputs(m, Path(m), Plan(m, 0.0, 0.0, 1.0, 0.0, 0, moves), {}, empty, empty, empty)
-        for m, moves in (("baseline", []), ("m1", [MOVE]))
+        for m, moves in (
+            ("baseline", []),
+            (
+                "m1",
+                [fig3_tail_move(cost=26400.4, route_length_m=220.04, route=[[X0 + 250, Y0], [X0 + 250, Y0 - 120], [X0 + 150, Y0 - 120]])],
+            ),
+        )
     }
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 import xarray as xr
 
 from lvbalance.case import Case
+from lvbalance.coupling import OPTION_COLUMNS
 from lvbalance.dims import CUSTOMER, EV, FEEDER, GROUP, LINE, OPTION, SCENARIO, STEP  # noqa: F401 (re-exported)
 
 
@@ -156,20 +157,5 @@ def model_data(case: Case, scenarios, options: pd.DataFrame | None = None) -> Mo
 
 
 def _empty_options() -> pd.DataFrame:
-    cols = [
-        "end_node",
-        "q",
-        "cut_node",
-        "to_node",
-        "from_feeder",
-        "to_feeder",
-        "customers",
-        "moved_nodes",
-        "cost",
-        "route_length_m",
-        "route",
-        "street_cost",
-        "street_route_length_m",
-        "max_customer_distance_m",
-    ]
+    cols = list(OPTION_COLUMNS)
     return pd.DataFrame(columns=cols, index=pd.Index([], name=OPTION))
