@@ -11,10 +11,11 @@ from lvbalance.case import CUSTOMER_TYPES, Case
 
 
 def feeder_table(case: Case) -> pd.DataFrame:
-    """Per feeder: outlet line, rating [kW], length of backbone [m], customers of each type."""
+    """Per feeder: outlet line, rating [kW], length of backbone [m], customers of each type the case has."""
     net = case.network
     feeder = case.customers["node_id"].map(net.feeder_of_node)
-    counts = pd.crosstab(feeder, case.customers["type"]).reindex(columns=list(CUSTOMER_TYPES), fill_value=0)
+    present = [t for t in CUSTOMER_TYPES if t in set(case.customers["type"])]  # types the case has, in the usual order
+    counts = pd.crosstab(feeder, case.customers["type"]).reindex(columns=present, fill_value=0)
     line_feeder = net.lines["to_node"].map(net.feeder_of_node).fillna(net.lines["from_node"].map(net.feeder_of_node))
     out = pd.DataFrame(
         {
@@ -30,7 +31,7 @@ def feeder_table(case: Case) -> pd.DataFrame:
 
 
 def meter_coverage(case: Case) -> pd.DataFrame:
-    """Per customer type: customers, metered customers, metered share, days of readings."""
+    """Per customer type the case has: customers, metered customers, metered share, days of readings."""
     c = case.customers
     r = case.meter_readings
     days = pd.to_datetime(r["timestamp"]).dt.normalize()
@@ -42,7 +43,7 @@ def meter_coverage(case: Case) -> pd.DataFrame:
                 "metered": c.groupby("type")["metered"].sum().astype(int),
             }
         )
-        .reindex(list(CUSTOMER_TYPES))
+        .reindex([t for t in CUSTOMER_TYPES if t in set(c["type"])])
         .fillna(0)
         .astype(int)
     )
