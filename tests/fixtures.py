@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 
 import geopandas as gpd
 import numpy as np
@@ -505,3 +506,16 @@ def fig3_tail_move(*, cost: float = 0.0, route_length_m: float = 220.0, route: l
         cost=cost,
         route=[list(p) for p in route] if route is not None else [],
     )
+
+
+# --------------------------------------------------------------------------- pandapower nets in lon/lat
+
+LON0, LAT0 = 7.88, 48.46
+"""Origin of the small pandapower nets of the io tests (near Schutterwald) [deg]."""
+DEG_M = 1 / 111_320
+"""About 1 m of latitude in degrees."""
+
+
+def lonlat(dx_m: float, dy_m: float) -> tuple[float, float]:
+    """(lon, lat) of the point ``dx_m`` east and ``dy_m`` north of (LON0, LAT0)."""
+    return (LON0 + dx_m * DEG_M / math.cos(math.radians(LAT0)), LAT0 + dy_m * DEG_M)

@@ -15,6 +15,7 @@ from lvbalance.cli import app
 from lvbalance.io.areas import find_areas, import_pandapower_net, sanitise, write_areas
 from lvbalance.io.casedir import read_case
 from lvbalance.io.customers import heat_pump_customer_type
+from tests.fixtures import lonlat
 
 pp = pytest.importorskip("pandapower")
 
@@ -29,21 +30,14 @@ pp = pytest.importorskip("pandapower")
 #   T/C: BC(0,300) ── C1(50,300) ── C2(50,350) ── BC       a loop (area "T_C" fails)
 #   no transformer: I1(400,300) ── I2(450,300), load L_I   (fails: no transformer)
 
-LON0, LAT0 = 7.88, 48.46
-DEG_M = 1 / 111_320
-
-
-def _lonlat(dx_m: float, dy_m: float) -> tuple[float, float]:
-    return (LON0 + dx_m * DEG_M / math.cos(math.radians(LAT0)), LAT0 + dy_m * DEG_M)
-
 
 def town_net():
     net = pp.create_empty_network()
-    hv = pp.create_bus(net, 20.0, name="HV", geodata=_lonlat(0, 150))
+    hv = pp.create_bus(net, 20.0, name="HV", geodata=lonlat(0, 150))
     pp.create_ext_grid(net, hv)
     xy = {"BA": (0, 0), "A1": (50, 0), "A2": (100, 0), "A3": (0, -50), "B1": (200, 0), "BB": (250, 0), "B2": (250, -50),
           "BC": (0, 300), "C1": (50, 300), "C2": (50, 350), "I1": (400, 300), "I2": (450, 300)}  # fmt: skip
-    b = {name: pp.create_bus(net, 0.4, name=name, geodata=_lonlat(*p)) for name, p in xy.items()}
+    b = {name: pp.create_bus(net, 0.4, name=name, geodata=lonlat(*p)) for name, p in xy.items()}
     for trafo, bus in (("TA", "BA"), ("TB", "BB"), ("T/C", "BC")):
         pp.create_transformer(net, hv, b[bus], "0.4 MVA 20/0.4 kV", name=trafo)
     lines = {}

@@ -18,6 +18,7 @@ from lvbalance.io.casedir import read_case
 from lvbalance.io.pandapower import case_from_pandapower, customer_type_of_load
 from lvbalance.io.streets import osm_cost_per_m, streets_from_geojson, streets_from_network_lines, streets_from_osm_xml
 from lvbalance.params import StreetParams
+from tests.fixtures import lonlat
 
 pp = pytest.importorskip("pandapower")
 
@@ -29,23 +30,16 @@ pp = pytest.importorskip("pandapower")
 #
 # Only H hangs off the backbone by a service line (AB carries no customer): it is contracted.
 
-LON0, LAT0 = 7.88, 48.46
-DEG_M = 1 / 111_320  # ~1 m of latitude in degrees
-
-
-def _lonlat(dx_m: float, dy_m: float) -> tuple[float, float]:
-    return (LON0 + dx_m * DEG_M / math.cos(math.radians(LAT0)), LAT0 + dy_m * DEG_M)
-
 
 def tiny_net():
     net = pp.create_empty_network()
-    hv = pp.create_bus(net, 20.0, name="HV", geodata=_lonlat(-10, 0))
-    bb = pp.create_bus(net, 0.4, name="BB", geodata=_lonlat(0, 0))
-    j1 = pp.create_bus(net, 0.4, name="J1", geodata=_lonlat(50, 0))
-    ab = pp.create_bus(net, 0.4, name="AB", geodata=_lonlat(100, 0))
-    h = pp.create_bus(net, 0.4, name="H", geodata=_lonlat(100, 20))
-    k1 = pp.create_bus(net, 0.4, name="K1", geodata=_lonlat(0, -50))
-    k2 = pp.create_bus(net, 0.4, name="K2", geodata=_lonlat(0, -100))
+    hv = pp.create_bus(net, 20.0, name="HV", geodata=lonlat(-10, 0))
+    bb = pp.create_bus(net, 0.4, name="BB", geodata=lonlat(0, 0))
+    j1 = pp.create_bus(net, 0.4, name="J1", geodata=lonlat(50, 0))
+    ab = pp.create_bus(net, 0.4, name="AB", geodata=lonlat(100, 0))
+    h = pp.create_bus(net, 0.4, name="H", geodata=lonlat(100, 20))
+    k1 = pp.create_bus(net, 0.4, name="K1", geodata=lonlat(0, -50))
+    k2 = pp.create_bus(net, 0.4, name="K2", geodata=lonlat(0, -100))
     pp.create_ext_grid(net, hv)
     pp.create_transformer(net, hv, bb, "0.63 MVA 20/0.4 kV")
     for name, a, b, km, typ in [
@@ -157,9 +151,9 @@ def test_streets_from_geojson_splits_at_junctions(tmp_path):
             {
                 "type": "Feature",
                 "properties": {"cost_per_m": 80},
-                "geometry": {"type": "LineString", "coordinates": [_lonlat(0, 0), _lonlat(200, 0)]},
+                "geometry": {"type": "LineString", "coordinates": [lonlat(0, 0), lonlat(200, 0)]},
             },
-            {"type": "Feature", "properties": {}, "geometry": {"type": "LineString", "coordinates": [_lonlat(100, 0), _lonlat(100, 100)]}},
+            {"type": "Feature", "properties": {}, "geometry": {"type": "LineString", "coordinates": [lonlat(100, 0), lonlat(100, 100)]}},
         ],
     }
     path = tmp_path / "streets.geojson"
@@ -279,12 +273,12 @@ def test_cli_imports_pandapower_with_geojson_streets(tmp_path):
             {
                 "type": "Feature",
                 "properties": {"cost_per_m": 80},
-                "geometry": {"type": "LineString", "coordinates": [_lonlat(*STREET_XY["main"][0]), _lonlat(*STREET_XY["main"][-1])]},
+                "geometry": {"type": "LineString", "coordinates": [lonlat(*STREET_XY["main"][0]), lonlat(*STREET_XY["main"][-1])]},
             },
             {
                 "type": "Feature",
                 "properties": {},
-                "geometry": {"type": "LineString", "coordinates": [_lonlat(*xy) for xy in STREET_XY["side"]]},
+                "geometry": {"type": "LineString", "coordinates": [lonlat(*xy) for xy in STREET_XY["side"]]},
             },
         ],
     }
@@ -305,7 +299,7 @@ def test_cli_imports_pandapower_with_osm_streets(tmp_path):
         [
             '<?xml version="1.0" encoding="UTF-8"?>',
             '<osm version="0.6" generator="hand">',
-            *(f'  <node id="{i}" lat="{_lonlat(*xy)[1]:.7f}" lon="{_lonlat(*xy)[0]:.7f}"/>' for i, xy in osm_nodes.items()),
+            *(f'  <node id="{i}" lat="{lonlat(*xy)[1]:.7f}" lon="{lonlat(*xy)[0]:.7f}"/>' for i, xy in osm_nodes.items()),
             '  <way id="10"><nd ref="1"/><nd ref="2"/><nd ref="3"/><tag k="highway" v="primary"/></way>',
             '  <way id="11"><nd ref="2"/><nd ref="4"/><tag k="highway" v="residential"/></way>',
             "</osm>",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import sys
 
 import numpy as np
@@ -16,6 +15,7 @@ from lvbalance.io.areas import ImportOptions, import_pandapower_net
 from lvbalance.io.casedir import read_case
 from lvbalance.io.customers import customer_type_of_load, heat_pump_customer_type, load_kind, read_customer_overrides
 from lvbalance.io.timeseries import TimeAxis, read_meter_file
+from tests.fixtures import lonlat
 
 pp = pytest.importorskip("pandapower")
 
@@ -23,20 +23,13 @@ pp = pytest.importorskip("pandapower")
 #
 #   HV --trafo-- BB ──150 m── J1 (load A, 3 kW) ──150 m── J2 (load B, 4 kW; sgen PV, 5 kWp)
 
-LON0, LAT0 = 7.88, 48.46
-DEG_M = 1 / 111_320
-
-
-def _lonlat(dx_m: float, dy_m: float) -> tuple[float, float]:
-    return (LON0 + dx_m * DEG_M / math.cos(math.radians(LAT0)), LAT0 + dy_m * DEG_M)
-
 
 def two_load_net():
     net = pp.create_empty_network()
-    hv = pp.create_bus(net, 20.0, name="HV", geodata=_lonlat(-10, 0))
-    bb = pp.create_bus(net, 0.4, name="BB", geodata=_lonlat(0, 0))
-    j1 = pp.create_bus(net, 0.4, name="J1", geodata=_lonlat(150, 0))
-    j2 = pp.create_bus(net, 0.4, name="J2", geodata=_lonlat(300, 0))
+    hv = pp.create_bus(net, 20.0, name="HV", geodata=lonlat(-10, 0))
+    bb = pp.create_bus(net, 0.4, name="BB", geodata=lonlat(0, 0))
+    j1 = pp.create_bus(net, 0.4, name="J1", geodata=lonlat(150, 0))
+    j2 = pp.create_bus(net, 0.4, name="J2", geodata=lonlat(300, 0))
     pp.create_ext_grid(net, hv)
     pp.create_transformer(net, hv, bb, "0.25 MVA 20/0.4 kV", name="T1")
     pp.create_line(net, bb, j1, 0.15, "NAYY 4x150 SE", name="L1")
@@ -292,7 +285,7 @@ def test_existing_case_directory_is_not_overwritten(tmp_path):
 
 def test_closed_bus_bus_switch_makes_one_node():
     net = two_load_net()
-    j1b = pp.create_bus(net, 0.4, name="J1b", geodata=_lonlat(150, 0))
+    j1b = pp.create_bus(net, 0.4, name="J1b", geodata=lonlat(150, 0))
     pp.create_switch(net, 2, j1b, "b", closed=True)  # bus 2 is J1: the board J1 | J1b
     net.line.loc[net.line["name"] == "L2", "from_bus"] = j1b
     net.load.loc[net.load["name"] == "A", "bus"] = j1b
