@@ -2,7 +2,8 @@
 
 Fig 3: feeder F1 = B-n1-n2-n3-n4-n5 (+ n6), five 50 m lines to n5; feeder F2 = B-m1-m2;
 every line NAYY 4x150 SE (0.208 + j0.08 ohm/km) rated 150 kW. The move used here carries
-the tail n5 (c1, c2) onto m2 of F2 along a 220 m route.
+the tail n5 (c1, c2) onto m2 of F2 along a 220 m route. The hand-computed checks run on
+both backends (power-grid-model batch and pandapower per step).
 """
 
 from __future__ import annotations
@@ -26,6 +27,17 @@ BASE_KW = {"residential": 2.0, "commercial": 8.0, "pv": -3.0, "ev": 5.0}
 R_150 = 0.208  # NAYY 4x150 SE [ohm/km]
 
 
+@pytest.fixture(params=["power-grid-model", "pandapower"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Each AC backend of ``params.powerflow.backend``."""
+    return str(request.param)
+
+
+def on(case: Case, backend: str) -> Case:
+    """``case`` with the AC check on ``backend``."""
+    return case.with_params(case.params.updated(powerflow={"backend": backend}))
+
+
 def hand_power(case: Case, *, scale: float = 1.0, steps: int = 4) -> tuple[np.ndarray, list[str], list[str]]:
     """(customer, scenario, step) power [kW]: type base times a step factor, 2 scenarios."""
     customers = list(case.customers.index)
@@ -45,9 +57,9 @@ def one_load(case: Case, customer: str, p_kw: float) -> tuple[np.ndarray, list[s
     return p, customers, ["s"]
 
 
-def test_voltage_drop_and_losses_of_one_load_match_hand_computation():
+def test_voltage_drop_and_losses_of_one_load_match_hand_computation(backend: str):
     # 10 kW at cos phi 1 (ev c2) at n5, 250 m of NAYY 4x150 from the busbar: R = 0.052 ohm
-    case = fig3_case()
+    case = on(fig3_case(), backend)
     p, customers, scen = one_load(case, "c2", 10.0)
     res = ac_check(case, [], p, customers, scen, step_hours=1.0)
     r_ohm = R_150 * 0.250
@@ -67,9 +79,9 @@ def test_voltage_drop_and_losses_of_one_load_match_hand_computation():
     assert s.max_line_loading_pct == pytest.approx(100 * 10.0 / 150.0, rel=0.01)
 
 
-def test_reactive_power_from_the_power_factor_adds_its_drop():
+def test_reactive_power_from_the_power_factor_adds_its_drop(backend: str):
     # the same 10 kW at residential c1 (cos phi 0.95): Q = 3.29 kvar, dV = (P R + Q X) / V
-    case = fig3_case()
+    case = on(fig3_case(), backend)
     p, customers, scen = one_load(case, "c1", 10.0)
     res = ac_check(case, [], p, customers, scen, step_hours=1.0)
     q_kvar = 10.0 * math.tan(math.acos(0.95))
@@ -81,8 +93,8 @@ def test_reactive_power_from_the_power_factor_adds_its_drop():
     assert 1.0 - res1.min_voltage_pu == pytest.approx(10e3 * R_150 * 0.25 / 400.0**2, rel=0.02)
 
 
-def test_energy_balance_over_scenarios_and_steps():
-    case = fig3_case()
+def test_energy_balance_over_scenarios_and_steps(backend: str):
+    case = on(fig3_case(), backend)
     p, customers, scen = hand_power(case)
     res = ac_check(case, [], p, customers, scen, probability=[0.7, 0.3], step_hours=1.0)
     assert res.runs == 8
@@ -102,8 +114,8 @@ def test_energy_balance_over_scenarios_and_steps():
     assert [r["probability"] for r in out["per_scenario"]] == [0.7, 0.3]
 
 
-def test_losses_grow_with_the_square_of_the_load():
-    case = fig3_case()
+def test_losses_grow_with_the_square_of_the_load(backend: str):
+    case = on(fig3_case(), backend)
     p, customers, scen = hand_power(case)
     res = ac_check(case, [], p, customers, scen, step_hours=1.0)
     assert res.max_flow_diff_pct < 5.0
@@ -117,8 +129,8 @@ def test_losses_grow_with_the_square_of_the_load():
     assert moved.new_line_types == {"new:n5": "NAYY 4x95 SE"}
 
 
-def test_new_line_type_follows_the_moved_peak_and_the_params():
-    case = fig3_case()
+def test_new_line_type_follows_the_moved_peak_and_the_params(backend: str):
+    case = on(fig3_case(), backend)
     p, customers, scen = hand_power(case)
     res = ac_check(case, [fig3_tail_move()], p, customers, scen, step_hours=1.0)
     # c1 + c2 peak: (2 + 5) kW * 1.5 = 10.5 kW -> 20 A with the margin: the smallest type
@@ -129,8 +141,8 @@ def test_new_line_type_follows_the_moved_peak_and_the_params():
     assert res240.expected_losses_kwh_per_day < res.expected_losses_kwh_per_day  # 0.125 instead of 0.642 ohm/km
 
 
-def test_flow_diff_threshold_follows_the_params():
-    case = fig3_case()
+def test_flow_diff_threshold_follows_the_params(backend: str):
+    case = on(fig3_case(), backend)
     p, customers, scen = hand_power(case)
     res = ac_check(case, [], p, customers, scen, step_hours=1.0)
     assert res.max_flow_diff_pct > 0.0
@@ -138,8 +150,8 @@ def test_flow_diff_threshold_follows_the_params():
     assert ac_check(never, [], p, customers, scen, step_hours=1.0).max_flow_diff_pct == 0.0  # no line that loaded
 
 
-def test_whole_day_check_agrees_with_the_lossless_flows_of_the_rewired_network():
-    case = fig3_case()
+def test_whole_day_check_agrees_with_the_lossless_flows_of_the_rewired_network(backend: str):
+    case = on(fig3_case(), backend)
     p, customers, scen = hand_power(case)
     flows = line_flows(case, rewire(case, [fig3_tail_move()]), p, customers)
     assert "l5" not in flows and "new:n5" in flows

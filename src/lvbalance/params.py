@@ -272,6 +272,11 @@ class PowerFlowParams(_Section):
     )
     tolerance_mva: float = Field(1e-8, gt=0, description="Newton-Raphson stop: largest P / Q mismatch at a bus [MVA]")
     max_iteration: int = Field(10, ge=1, description="Newton-Raphson iterations before a step counts as not converged [-]")
+    backend: Literal["power-grid-model", "pandapower"] = Field(
+        "power-grid-model",
+        description="AC check solver: power-grid-model (one batch calculation over all scenarios and steps; stop at a "
+        "1e-10 pu voltage change) or pandapower runpp per step (the reference; always used with a transformer)",
+    )
 
     @field_validator("power_factor")
     @classmethod

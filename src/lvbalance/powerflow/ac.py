@@ -1,11 +1,14 @@
 """AC power flow of a plan over every scenario and step, and its summaries (MODEL.md §8).
 
 The MILP of MODEL.md §5 ignores losses, reactive power and voltage. :func:`ac_check` runs
-an AC power flow (pandapower, Newton-Raphson) for every scenario and step of a plan's
-powers on the net of :func:`lvbalance.powerflow.net.build_pandapower_net` and reports what
+an AC power flow (Newton-Raphson) for every scenario and step of a plan's powers on the net
+of :func:`lvbalance.powerflow.net.build_pandapower_net` and reports what
 the planner needs to trust it: minimum and maximum voltage [pu], losses [kWh per day],
 maximum line loading [%] and how far the model's lossless line flows
 (:func:`lvbalance.flows.line_flows`) are from the AC flows at the sending end of each line.
+``params.powerflow.backend`` picks the solver: power-grid-model (one batch calculation over
+all scenarios and steps, :mod:`lvbalance.powerflow.pgm`) or pandapower ``runpp`` per step
+(the reference, and always with a ``transformer``).
 :func:`ac_before_after` does it for a planned method: the network as built with
 uncontrolled EV charging, and the plan with its EV schedule.
 """
@@ -26,6 +29,7 @@ from lvbalance.dims import CUSTOMER, EV, SCENARIO, STEP
 from lvbalance.flows import NEW_LINE_PREFIX, Topology, line_flows, rewire
 from lvbalance.params import PowerFlowParams
 from lvbalance.powerflow.net import build_pandapower_net, kw_to_ka, move_peak_kw
+from lvbalance.powerflow.pgm import BatchResult, run_batch
 from lvbalance.results import Move, Plan, finite
 
 if TYPE_CHECKING:
@@ -67,6 +71,8 @@ class AcCheckResult:
     transformer: str | None = None
     runs: int = 0
     runtime_s: float = 0.0
+    backend: str = "pandapower"
+    """the solver that ran: "power-grid-model" (one batch) or "pandapower" (runpp per step)"""
 
     @property
     def min_voltage_pu(self) -> float:
@@ -125,6 +131,7 @@ class AcCheckResult:
             {
                 **self.summary(),
                 "slack": "ext_grid on the LV busbar" if self.transformer is None else f"ext_grid behind {self.transformer}",
+                "backend": self.backend,
                 "runs": self.runs,
                 "runtime_s": self.runtime_s,
                 "new_line_types": dict(self.new_line_types),
@@ -161,7 +168,8 @@ def ac_check(
 ) -> AcCheckResult:
     """AC power flow of ``plan`` for every scenario and step of ``power_kw``.
 
-    Settings from ``case.params.powerflow``.
+    Settings from ``case.params.powerflow`` (``backend``: power-grid-model batch or pandapower
+    per step; with a ``transformer`` always pandapower).
 
     Parameters
     ----------
@@ -209,15 +217,24 @@ def ac_check(
     rating_on = np.asarray(kw_to_ka(1.0, v_kv=params.lv_kv)) ** -1 * net.line["max_i_ka"].to_numpy()[on_idx]  # [kW] at cos phi 1
     bus_names = net.bus["name"].to_numpy()
 
-    out = []
-    runs = 0
-    first = True  # the net holds no results yet: flat start, check connectivity
-    for s in range(S):
-        steps, first = _run_scenario(net, P[:, s], Q[:, s], on_idx, params, first=first)
-        runs += T
-        out.append(_scenario_summary(str(scenarios[s]), steps, lossless_on[:, s, :], rating_on, line_names[on_idx], bus_names, dt, params))
+    backend = "power-grid-model" if params.backend == "power-grid-model" and transformer is None else "pandapower"
+    if backend == "power-grid-model":  # one batch over all scenarios and steps
+        batch = run_batch(net, P, Q, max_iterations=params.max_iteration)
+        lv = net.bus["vn_kv"].to_numpy() == params.lv_kv
+        per_scenario = [_batch_steps(batch, slice(s * T, (s + 1) * T), on_idx, lv) for s in range(S)]
+    else:  # pandapower, one Newton-Raphson per step; always with a transformer (not converted to power-grid-model)
+        per_scenario = []
+        first = True  # the net holds no results yet: flat start, check connectivity
+        for s in range(S):
+            steps, first = _run_scenario(net, P[:, s], Q[:, s], on_idx, params, first=first)
+            per_scenario.append(steps)
+    out = [
+        _scenario_summary(str(scenarios[s]), steps, lossless_on[:, s, :], rating_on, line_names[on_idx], bus_names, dt, params)
+        for s, steps in enumerate(per_scenario)
+    ]
+    runs = S * T
     new_types = {str(n): str(t) for n, t in zip(net.line["name"], net.line["std_type"]) if str(n).startswith(NEW_LINE_PREFIX)}
-    return AcCheckResult(out, [float(b) for b in beta], new_types, transformer, runs, time.perf_counter() - t0)
+    return AcCheckResult(out, [float(b) for b in beta], new_types, transformer, runs, time.perf_counter() - t0, backend)
 
 
 def _load_mw(net: pp.pandapowerNet, power_kw: np.ndarray, customers: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -231,6 +248,26 @@ def _load_mw(net: pp.pandapowerNet, power_kw: np.ndarray, customers: Sequence[st
     cos_phi = net.load["cos_phi"].to_numpy()
     Q = P * (np.sqrt(1.0 - cos_phi**2) / cos_phi)[:, None, None]
     return P, Q
+
+
+def _batch_steps(batch: BatchResult, rows: slice, on_idx: np.ndarray, lv: np.ndarray) -> _Steps:
+    """The steps of one scenario (``rows`` of the batch) as :func:`_run_scenario` gives them."""
+    ok = batch.converged[rows]
+    vm = np.where(lv[None, :], batch.u_pu[rows], np.nan)  # (step, bus); NaN rows did not converge
+    vmin_bus = np.argmin(np.where(np.isnan(vm), np.inf, vm), axis=1)
+    vmax_bus = np.argmax(np.where(np.isnan(vm), -np.inf, vm), axis=1)
+    t = np.arange(len(ok))
+    return _Steps(
+        vmin=vm[t, vmin_bus],
+        vmin_bus=vmin_bus.astype(int),
+        vmax=vm[t, vmax_bus],
+        vmax_bus=vmax_bus.astype(int),
+        loss_mw=batch.loss_mw[rows].sum(axis=1),
+        slack_mw=batch.slack_mw[rows],
+        loading_pct=batch.loading_pct[rows][:, on_idx].T,
+        p_send_kw=batch.p_from_mw[rows][:, on_idx].T * 1000.0,
+        nonconverged=int((~ok).sum()),
+    )
 
 
 def _run_scenario(
@@ -260,7 +297,7 @@ def _run_scenario(
                 init="auto" if first else "results",
                 check_connectivity=first,
                 calculate_voltage_angles=False,
-                recycle=recycle,
+                recycle=None if first else recycle,  # a failed run leaves a recycled state that fails the next step
                 tolerance_mva=params.tolerance_mva,
                 max_iteration=params.max_iteration,
             )
