@@ -230,6 +230,11 @@ class SolverParams(_Section):
     benders_relaxed_time_share: float = Field(
         0.25, ge=0, le=1, description="Benders: largest share of time_limit_s spent on the LP-relaxed master [-]"
     )
+    smooth_schedules: bool = Field(
+        True,
+        description="after the optimum, pick among the equally optimal EV schedules the one with the least total variation "
+        "(an LP with the plan, the objective and each scenario's imbalance held at their optimum; MODEL.md §6)",
+    )
 
 
 def _new_line_types() -> list[str]:

@@ -6,6 +6,7 @@ model, by :func:`lvbalance.evaluate.metrics.compute_metrics`.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ from lvbalance.model.build import BuiltModel, build_model
 from lvbalance.model.data import model_data
 from lvbalance.model.extract import extract_plan, extract_schedules, model_feeder_loads, slack_violations
 from lvbalance.model.methods import Method
+from lvbalance.model.smooth import smooth_schedules
 from lvbalance.model.solve import NoSolutionError, SolveInfo, solve
 from lvbalance.profiles import ScenarioSet
 from lvbalance.results import Plan, Schedules, SolveStatus
@@ -79,6 +81,9 @@ def plan_method(
     except NoSolutionError as exc:
         log.warning("%s: %s; falling back to the plan without moves", method.id, exc)
         info = _solve_without_moves(built, case, exc.elapsed_s)
+    if case.params.solver.smooth_schedules and method.v2g and built.ev is not None:
+        smoothed = smooth_schedules(built, case.params.solver)
+        info = dataclasses.replace(info, solve_time_s=info.solve_time_s + smoothed.time_s)
     return MethodResult(
         extract_plan(built, info), extract_schedules(built), model_feeder_loads(built), built, info, slack_violations(built)
     )

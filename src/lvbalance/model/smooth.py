@@ -1,0 +1,168 @@
+"""Choosing among equal optima: the smoothest EV schedules (MODEL.md §6, addition).
+
+While the order of the feeders does not change, ``E_I`` does not depend on when an EV
+charges, so the optimum of Eq 27 has many EV schedules and the solver returns an
+arbitrary vertex, often ``0 -> Pc -> 0`` pulses. After the optimum is found,
+:func:`smooth_schedules` solves a second, lexicographic stage on the same model:
+
+* the plan is kept: every binary (``u``, and the heavy-load indicators of stage 2 if any)
+  is fixed at its optimal value, so what is left is an LP;
+* the optimum is kept: the original objective stays within ``REL_TOL`` of its optimal
+  value, and each scenario's imbalance ``sum_t I[s,t]`` within ``REL_TOL`` of its own, so
+  ``E_I`` is that of the optimum within ``REL_TOL`` (relative);
+* among those schedules, the total variation of the dispatched EV power
+  ``sum_{e,s,t} |x[e,s,t] - x[e,s,t-1]|`` (``x = (1 - alpha) X + v``) is minimised, with
+  the epigraph ``w >= +-(x[t] - x[t-1])``.
+
+Total variation rather than the squared deviation from uncontrolled charging: it is the
+measure an operator feels (every jump is a set-point change), it removes the pulses
+directly, and it keeps the second stage an LP for the same solver. Once the binaries
+are fixed the LP is block-separable by scenario, so solving it at once is the same as
+solving it scenario by scenario.
+
+When the second stage fails (no solution, numerical trouble) the optimal schedules of
+the first stage are restored, with a warning: smoothing never costs the plan.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import linopy
+import numpy as np
+import xarray as xr
+
+from lvbalance.dims import EV, SCENARIO, STEP
+from lvbalance.model.build import BuiltModel
+from lvbalance.model.solve import _solver_options
+from lvbalance.params import SolverParams
+
+log = logging.getLogger(__name__)
+
+REL_TOL = 1e-6
+"""How far the objective and each scenario's imbalance may move from the optimum [relative]."""
+
+
+HIGHS_LP_OPTIONS: dict[str, object] = {"solver": "ipm"}
+"""HiGHS options of the second stage: its LP is highly degenerate; the interior-point method
+(with crossover, for a basic solution) took 41 s on the default case where dual simplex
+took 58 s (m1) and did not finish in 60 s (v2g_only)."""
+
+
+@dataclass(frozen=True)
+class SmoothInfo:
+    """What the second stage did."""
+
+    applied: bool
+    """False when it failed and the first stage's schedules were kept"""
+    objective_before: float
+    """original objective (Eq 27) at the optimum [currency]"""
+    objective_after: float
+    """original objective of the smoothed schedules [currency]"""
+    total_variation_before_kw: float
+    """sum over EVs, scenarios and steps of |x[t] - x[t-1]| before [kW]"""
+    total_variation_after_kw: float
+    time_s: float
+
+
+def dispatched_power(built: BuiltModel) -> xr.DataArray | None:
+    """(scenario, step, ev) EV power as scheduled, ``x = (1 - alpha) X + v`` [kW] (None without EVs)."""
+    if built.ev is None:
+        return None
+    return ((1 - built.const.alpha) * built.data.ev_uncontrolled_kw + built.ev.v.solution).transpose(SCENARIO, STEP, EV)
+
+
+def total_variation(x: xr.DataArray) -> xr.DataArray:
+    """(scenario, ev) ``sum_t |x[t] - x[t-1]|`` of a (scenario, step, ev) power [kW]."""
+    return abs(x.diff(STEP)).sum(STEP)
+
+
+def smooth_schedules(built: BuiltModel, solver: SolverParams) -> SmoothInfo:
+    """The smoothest EV schedules among the optimal ones of the solved ``built`` (in place).
+
+    ``built`` must hold a solution. Afterwards its variables hold the smoothed solution
+    (or, if the second stage failed, the first stage's), its objective is the total
+    variation, and the constraints of the second stage stay in the model.
+    """
+    t0 = time.perf_counter()
+    m = built.model
+    ev = built.ev
+    assert ev is not None, "smoothing needs EV schedules"
+    objective = m.objective.expression
+    optimum = float(m.objective.value) if m.objective.value is not None else float("nan")
+    x0 = dispatched_power(built)
+    assert x0 is not None
+    tv_before = float(total_variation(x0).sum())
+    saved = {name: m.variables[name].solution.copy() for name in m.variables}
+
+    # keep the plan: binaries fixed (stage 2 becomes an LP)
+    for name in list(m.binaries):
+        var = m.variables[name]
+        value = var.solution.fillna(0.0).round()
+        m.add_constraints(var == value, name=f"smooth_fix_{name}", mask=var.labels != -1)
+    # keep the optimum: the objective, and each scenario's imbalance
+    m.add_constraints(objective <= optimum + REL_TOL * max(abs(optimum), 1.0), name="smooth_objective")
+    imb = built.imbalance.sigma_max - built.imbalance.sigma_min
+    imb_opt = (built.imbalance.sigma_max.solution - built.imbalance.sigma_min.solution).sum(STEP)
+    m.add_constraints(imb.sum(STEP) <= imb_opt + REL_TOL * np.maximum(abs(imb_opt), 1e-3), name="smooth_imbalance")
+
+    # total variation of x = (1 - alpha) X + v: epigraph w >= |dv + dc|
+    v = ev.v
+    steps = built.data.load_kw[STEP].values[1:]
+    if len(steps):
+        dc = ((1 - built.const.alpha) * built.data.ev_uncontrolled_kw).transpose(SCENARIO, STEP, EV).diff(STEP)
+        dv = v.sel(step=steps) - v.shift(step=1).sel(step=steps)
+        w = m.add_variables(lower=0.0, coords=[dc.indexes[d] for d in dc.dims], name="smooth_tv")
+        m.add_constraints(w - dv >= dc, name="smooth_tv_up")
+        m.add_constraints(w + dv >= -dc, name="smooth_tv_down")
+        m.add_objective(w.sum(), overwrite=True)
+    else:
+        m.add_objective(0 * v.sum(), overwrite=True)
+
+    try:
+        _solve_lp(built, solver)
+        after = _value(objective)
+        if not after <= optimum + 10 * REL_TOL * max(abs(optimum), 1.0):
+            raise RuntimeError(f"objective {after:.9g} above the optimum {optimum:.9g}")
+    except Exception as exc:  # any failure of the second stage keeps the optimum found
+        log.warning("smoothing the EV schedules failed (%s): keeping the schedules of the optimum", exc)
+        for name, sol in saved.items():
+            m.variables[name].solution = sol
+        return SmoothInfo(False, optimum, optimum, tv_before, tv_before, time.perf_counter() - t0)
+    x1 = dispatched_power(built)
+    assert x1 is not None
+    tv_after = float(total_variation(x1).sum())
+    elapsed = time.perf_counter() - t0
+    log.info(
+        "smoothed EV schedules of %s in %.2f s: total variation %.1f -> %.1f kW, objective %.6f -> %.6f",
+        built.method.id,
+        elapsed,
+        tv_before,
+        tv_after,
+        optimum,
+        after,
+    )
+    return SmoothInfo(True, optimum, after, tv_before, tv_after, elapsed)
+
+
+def _solve_lp(built: BuiltModel, solver: SolverParams) -> None:
+    """Solve the second stage; raise unless it ends optimal."""
+    name = solver.name.lower()
+    options = _solver_options(name, solver)
+    if name == "highs":
+        import highspy
+
+        highspy.Highs.resetGlobalScheduler(True)
+        options.update(HIGHS_LP_OPTIONS)
+    status, condition = built.model.solve(
+        solver_name=name, io_api="direct" if name in ("highs", "gurobi") else None, progress=False, **options
+    )
+    if condition != "optimal":
+        raise RuntimeError(f"solver {name} ended with {status} ({condition})")
+
+
+def _value(expr: linopy.LinearExpression | linopy.QuadraticExpression) -> float:
+    """Value of a scalar linear expression at the current solution."""
+    return float(np.asarray(expr.solution).sum())
