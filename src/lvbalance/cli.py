@@ -199,6 +199,9 @@ def _run_methods(case: Case, methods: list[str], out: Path, *, subfolders: bool,
             )
         if r.metrics.violations:
             console.print(f"  [yellow]{mid}: {len(r.metrics.violations)} line-rule violation(s) the plan cannot avoid; see metrics.json[/]")
+    for mid, r in results.items():
+        if r.why is not None:
+            console.print(f"  {mid}: {r.why.text} [dim]({r.why.time_s:.1f} s)[/]", highlight=False)
     _print_evaluation(out)
     console.print(f"[green]done[/] in {elapsed:.1f} s; outputs in {out.resolve()}")
     console.print(f"report: [bold]{report.resolve()}[/]")

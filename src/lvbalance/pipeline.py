@@ -15,6 +15,7 @@ import pandas as pd
 
 from lvbalance.case import Case
 from lvbalance.evaluate.metrics import compute_metrics
+from lvbalance.evaluate.why import WHY_NAME, NoMoveReason, why_no_move
 from lvbalance.model.methods import METHODS, get_method
 from lvbalance.model.run import MethodResult, plan_method
 from lvbalance.profiles import ProfileResult, build_profiles, write_profiles
@@ -31,6 +32,8 @@ class MethodRun:
 
     result: MethodResult
     metrics: Metrics
+    why: NoMoveReason | None = None
+    """why the plan moves nothing (methods with moves whose plan moves nothing)"""
 
     @property
     def plan(self) -> Plan:
@@ -49,7 +52,8 @@ def plan_and_write(
     """Plan ``case`` with each method and write its outputs.
 
     With ``subfolders`` every method writes into ``out_dir/<method id>`` (``compare``),
-    else the single method writes into ``out_dir`` (``plan``).
+    else the single method writes into ``out_dir`` (``plan``). A method with moves whose plan
+    moves nothing also writes ``why_no_move.json`` (:func:`lvbalance.evaluate.why.why_no_move`).
     """
     from lvbalance.coupling import build_street_graph, move_options
 
@@ -69,10 +73,18 @@ def plan_and_write(
     for m in methods:
         say(f"{m.id}: build and solve")
         res = plan_method(case, profiles.scenarios, m, options=options.get(m.straight_line) if m.moves else None)
-        run = MethodRun(res, compute_metrics(res))
+        why = None
+        if m.moves and not res.plan.moves:
+            say(f"{m.id}: why no move")
+            why = why_no_move(case, profiles.scenarios, m, options.get(m.straight_line), res)
+        run = MethodRun(res, compute_metrics(res), why)
         target = out / m.id if subfolders else out
         write_profiles(profiles, target)
         write_results(target, res.plan, res.schedules, res.feeder_loads, run.metrics)
+        if why is not None:
+            write_json(target / WHY_NAME, why.to_json())
+        else:
+            (target / WHY_NAME).unlink(missing_ok=True)
         results[m.id] = run
     if subfolders and len(results) > 1:
         write_csv(out / "comparison.csv", comparison_table(results).reset_index())

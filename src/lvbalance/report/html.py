@@ -13,6 +13,7 @@ import base64
 import datetime as dt
 import html
 import io
+import json
 import logging
 import re
 from pathlib import Path
@@ -172,6 +173,9 @@ def plan_summary(runs: dict[str, MethodOutputs], method: str) -> str:
         )
     else:
         what = "No move."
+        why = _why_no_move(r.folder)
+        if why:
+            what += f" Why: {why[0].upper()}{why[1:]}"
     rel = 100 * (e1 - e0) / e0 if e0 else 0.0
     change = f" ({rel:+.0f} %)" if abs(rel) >= 0.5 else " (no change)"
     gap = mt.get("mip_gap")
@@ -188,6 +192,19 @@ def plan_summary(runs: dict[str, MethodOutputs], method: str) -> str:
     if mt.get("violations"):
         text += f" {len(mt['violations'])} line rule(s) met only with penalised slack."
     return text
+
+
+def _why_no_move(folder: Path) -> str | None:
+    """The text of ``why_no_move.json`` in a method's folder (written when its plan moves nothing)."""
+    path = folder / "why_no_move.json"
+    if not path.is_file():
+        return None
+    try:
+        text = json.loads(path.read_text(encoding="utf-8")).get("text")
+    except (OSError, ValueError):
+        log.warning("could not read %s", path)
+        return None
+    return str(text) if text else None
 
 
 def _summary_html(case: Case, runs: dict[str, MethodOutputs]) -> str:
