@@ -115,7 +115,7 @@ def evaluate_and_report(
     subfolders = len(results) > 1
     extra: dict[str, dict[str, object]] = {mid: dict(run.metrics.extra) for mid, run in results.items()}
     if ac:
-        say("AC power-flow check (pandapower)")
+        say(f"AC power-flow check ({case.params.powerflow.backend})")
         columns: dict[str, pd.Series] = {}
         for mid, run in results.items():
             if mid == "baseline" and len(results) > 1:

@@ -156,9 +156,17 @@ def _solve_lp(built: BuiltModel, solver: SolverParams) -> None:
 
         highspy.Highs.resetGlobalScheduler(True)
         options.update(HIGHS_LP_OPTIONS)
-    status, condition = built.model.solve(
-        solver_name=name, io_api="direct" if name in ("highs", "gurobi") else None, progress=False, **options
-    )
+    # the binaries are fixed at the optimum: linopy's warning that an interior-point run ignores
+    # integrality is expected here, and kept out of the user's log
+    solver_log = logging.getLogger("linopy.solvers")
+    level = solver_log.level
+    solver_log.setLevel(logging.ERROR)
+    try:
+        status, condition = built.model.solve(
+            solver_name=name, io_api="direct" if name in ("highs", "gurobi") else None, progress=False, **options
+        )
+    finally:
+        solver_log.setLevel(level)
     if condition != "optimal":
         raise RuntimeError(f"solver {name} ended with {status} ({condition})")
 
