@@ -1,0 +1,3 @@
+from lvbalance.cli import app
+
+app()

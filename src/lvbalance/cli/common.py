@@ -1,0 +1,134 @@
+"""Shared pieces of the ``lvbalance`` command: the Typer apps, consoles, error handling, progress.
+
+Bad input never gives a traceback: a :class:`~lvbalance.case.CaseError` is printed as a
+list of problems and the command exits with code 2.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from lvbalance.case import Case, CaseError, MissingPackageError
+
+app = typer.Typer(help="Street-aware LV load rebalancing with V2G scheduling.", no_args_is_help=True, add_completion=False)
+import_app = typer.Typer(help="Import a network as a case directory.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+
+console = Console(width=None if sys.stdout.isatty() else 150)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 150)
+
+EXIT_BAD_INPUT = 2
+
+
+def friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn input errors into a readable list and exit code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except CaseError as exc:
+            err_console.print(f"[bold red]{exc.source}[/] has {len(exc.problems)} problem(s):")
+            for p in exc.problems:
+                err_console.print(f"  [red]-[/] {p}", highlight=False, soft_wrap=True)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+        except (FileExistsError, FileNotFoundError, ValueError) as exc:
+            err_console.print(f"[bold red]error:[/] {exc}")
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+        except MissingPackageError as exc:  # an optional package: name the extra that installs it
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+        except (typer.Exit, typer.Abort):
+            raise
+        except RuntimeError as exc:  # solver trouble, explained by the model layer
+            err_console.print(f"[bold red]could not plan:[/] {exc}")
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+@app.callback()
+def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log details.")] = False) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+def load_case(case_dir: Path) -> Case:
+    from lvbalance.io import read_case
+
+    with console.status(f"reading {case_dir}"):
+        return read_case(case_dir)
+
+
+def print_case_summary(case: Case) -> None:
+    """Areas, feeders with their customers and ratings, customer types, meter coverage."""
+    from lvbalance.summary import case_overview, feeder_table, meter_coverage
+
+    o = case_overview(case)
+    console.print(
+        f"[bold]{o['name']}[/]: 1 transformer area, {o['feeders']} feeders, {o['nodes']} nodes, {o['lines']} lines, "
+        f"{o['customers']} customers ({o['metered_customers']} metered), {o['street_segments']} street segments "
+        f"(from {o['streets_source']}), CRS {o['crs']}"
+    )
+    console.print(
+        f"meter readings: {o['readings']:,} from {o['first_reading']} to {o['last_reading']}; calendar: {o['calendar_days']} days"
+    )
+    ft = feeder_table(case)
+    t = Table(title="Feeders", title_justify="left")
+    heads = {
+        "outlet_line": "outlet",
+        "rated_kw": "kW",
+        "backbone_m": "length m",
+        "residential": "res",
+        "commercial": "com",
+        "heat_pump": "hp",
+        "customers": "total",
+    }
+    for col in ["feeder", *ft.columns]:
+        t.add_column(heads.get(col, col), justify="left" if col in ("feeder", "outlet_line") else "right", no_wrap=True)
+    for feeder, row in ft.iterrows():
+        t.add_row(str(feeder), *(str(v) if isinstance(v, str) else f"{v:,.0f}" for v in row))
+    console.print(t)
+    mc = meter_coverage(case)
+    t = Table(title="Customer types and meter coverage", title_justify="left")
+    for col in ("type", "customers", "metered", "metered share", "days of data (mean)"):
+        t.add_column(col, justify="left" if col == "type" else "right")
+    for typ, row in mc.iterrows():
+        t.add_row(str(typ), f"{row['customers']:.0f}", f"{row['metered']:.0f}", f"{row['metered_share']:.0%}", f"{row['mean_days']:.0f}")
+    console.print(t)
+
+
+class Steps:
+    """Progress of a long job: one line per step with its duration."""
+
+    def __init__(self) -> None:
+        self.t0 = time.perf_counter()
+        self.current: str | None = None
+        self.started = 0.0
+        self.status = console.status("")
+
+    def __call__(self, message: str) -> None:
+        self._close()
+        self.current, self.started = message, time.perf_counter()
+        self.status.update(f"{message} ...")
+        self.status.start()
+
+    def _close(self) -> None:
+        if self.current is not None:
+            self.status.stop()
+            console.print(f"  [green]✓[/] {self.current} [dim]({time.perf_counter() - self.started:.1f} s)[/]")
+            self.current = None
+
+    def done(self) -> float:
+        self._close()
+        return time.perf_counter() - self.t0

@@ -1,0 +1,204 @@
+"""Commands on one case: validate, demo, plan, compare, profiles, check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from lvbalance.case import Case
+from lvbalance.cli.common import Steps, app, console, friendly_errors, load_case, print_case_summary
+
+
+@app.command()
+@friendly_errors
+def validate(case_dir: Annotated[Path, typer.Argument(help="Case directory.")]) -> None:
+    """Check a case directory and list every problem (exit code 2 if any)."""
+    case = load_case(case_dir)
+    console.print(f"[green]ok[/]: {case_dir} is a valid case")
+    print_case_summary(case)
+
+
+def print_comparison(table: Any) -> None:
+    """The Table-2 style comparison, one row per method."""
+    t = Table(title="Comparison of methods (Table 2)", title_justify="left")
+    for head in (
+        "id",
+        "E[I] % before → after",
+        "peak I % before → after",
+        "cost",
+        "moved",
+        "route m",
+        "build s",
+        "solve s",
+        "gap",
+        "variables / binaries / constraints",
+    ):
+        t.add_column(head, justify="left" if head == "id" else "right")
+    for mid, r in table.iterrows():
+        gap = "-" if r["mip_gap"] != r["mip_gap"] else f"{r['mip_gap']:.1e}"
+        t.add_row(
+            str(mid),
+            f"{r['expected_imbalance_before_pct']:.2f} → {r['expected_imbalance_after_pct']:.2f}",
+            f"{r['peak_imbalance_before_pct']:.1f} → {r['peak_imbalance_after_pct']:.1f}",
+            f"{r['cost']:,.0f}",
+            str(int(r["moved_customers"])),
+            f"{r['route_length_m']:,.0f}",
+            f"{r['build_time_s']:.1f}",
+            f"{r['solve_time_s']:.1f}",
+            gap,
+            f"{int(r['variables']):,} / {int(r['binaries']):,} / {int(r['constraints']):,}",
+        )
+    console.print(t)
+
+
+def run_methods(case: Case, methods: list[str], out: Path, *, subfolders: bool, evaluate: bool = True) -> None:
+    from lvbalance.pipeline import comparison_table, evaluate_and_report, plan_and_write
+    from lvbalance.profiles import build_profiles
+
+    steps = Steps()
+    steps("pseudo profiles and scenarios")
+    profiles = build_profiles(case)
+    results = plan_and_write(case, methods, out, profiles=profiles, progress=steps, subfolders=subfolders)
+    report = evaluate_and_report(case, results, profiles, out, ac=evaluate, out_of_sample_days=evaluate, progress=steps)
+    elapsed = steps.done()
+    print_comparison(comparison_table(results))
+    for mid, r in results.items():
+        for mv in r.plan.moves:
+            console.print(
+                f"  {mid}: move {', '.join(mv.customers)} of end node {mv.end_node} from {mv.from_feeder} to {mv.to_feeder} "
+                f"at {mv.to_node} ({mv.route_length_m:.0f} m, cost {mv.cost:,.0f})",
+                highlight=False,
+            )
+        if r.metrics.violations:
+            console.print(f"  [yellow]{mid}: {len(r.metrics.violations)} line-rule violation(s) the plan cannot avoid; see metrics.json[/]")
+    for mid, r in results.items():
+        if r.why is not None:
+            console.print(f"  {mid}: {r.why.text} [dim]({r.why.time_s:.1f} s)[/]", highlight=False)
+    print_evaluation(out)
+    console.print(f"[green]done[/] in {elapsed:.1f} s; outputs in {out.resolve()}")
+    console.print(f"report: [bold]{report.resolve()}[/]")
+
+
+def print_evaluation(out: Path) -> None:
+    import pandas as pd
+
+    for name, title in (("ac_check.csv", "AC power-flow check"), ("out_of_sample.csv", "Out-of-sample (held-out days)")):
+        path = out / name
+        if not path.is_file():
+            continue
+        df = pd.read_csv(path, index_col=0)
+        t = Table(title=title, title_justify="left")
+        t.add_column(df.index.name or "")
+        for c in df.columns:
+            t.add_column(str(c), justify="right")
+        for idx, row in df.iterrows():
+            t.add_row(str(idx), *(f"{v:,.3f}" if isinstance(v, float) else str(v) for v in row))
+        console.print(t)
+
+
+@app.command()
+@friendly_errors
+def demo(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("out"),
+    evaluate: Annotated[bool, typer.Option(help="AC power-flow check and out-of-sample evaluation.")] = True,
+) -> None:
+    """Run the main job on the embedded default case (Schutterwald area 1): all methods, evaluation, report."""
+    from lvbalance.data import default_case_path
+    from lvbalance.model.methods import METHODS
+
+    path = default_case_path()
+    console.print(f"default case: {path}")
+    case = load_case(path)
+    print_case_summary(case)
+    run_methods(case, list(METHODS), out, subfolders=True, evaluate=evaluate)
+
+
+@app.command()
+@friendly_errors
+def plan(
+    case_dir: Annotated[Path, typer.Argument(help="Case directory.")],
+    method: Annotated[str, typer.Option("--method", "-m", help="baseline, m1, m2, m3 or v2g_only.")] = "m1",
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("out"),
+    evaluate: Annotated[bool, typer.Option(help="AC power-flow check and out-of-sample evaluation.")] = True,
+) -> None:
+    """Plan one case with one method."""
+    from lvbalance.model.methods import get_method
+
+    get_method(method)
+    run_methods(load_case(case_dir), [method], out, subfolders=False, evaluate=evaluate)
+
+
+@app.command()
+@friendly_errors
+def compare(
+    case_dir: Annotated[Path, typer.Argument(help="Case directory.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (one sub-folder per method).")] = Path("out"),
+    evaluate: Annotated[bool, typer.Option(help="AC power-flow check and out-of-sample evaluation.")] = True,
+) -> None:
+    """Plan one case with every method and compare them (the paper's Table 2)."""
+    from lvbalance.model.methods import METHODS
+
+    run_methods(load_case(case_dir), list(METHODS), out, subfolders=True, evaluate=evaluate)
+
+
+@app.command()
+@friendly_errors
+def profiles(
+    case_dir: Annotated[Path, typer.Argument(help="Case directory.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("out"),
+) -> None:
+    """Pseudo profiles and scenarios only: scenarios.csv, profiles.csv and figures."""
+    from lvbalance.profiles import build_profiles, write_profiles
+
+    case = load_case(case_dir)
+    steps = Steps()
+    steps("pseudo profiles and scenarios")
+    result = build_profiles(case)
+    write_profiles(result, out)
+    steps("figures")
+    try:
+        from lvbalance.report.fig_profiles import write_profile_figures
+
+        write_profile_figures(case, result, out)
+    except ImportError:  # pragma: no cover - figures are optional here
+        pass
+    elapsed = steps.done()
+    t = Table(title="Scenarios", title_justify="left")
+    for col in ("scenario", "probability", "day type", "weather"):
+        t.add_column(col)
+    for sid, row in result.scenarios.scenarios.iterrows():
+        t.add_row(str(sid), f"{row['probability']:.3f}", str(row["day_type"]), str(row["weather"]))
+    console.print(t)
+    console.print(f"[green]done[/] in {elapsed:.1f} s; outputs in {out.resolve()}")
+
+
+@app.command()
+@friendly_errors
+def check(
+    case_dir: Annotated[Path, typer.Argument(help="Case directory.")],
+    out: Annotated[Path, typer.Argument(help="Output folder of a plan (plan.json, schedules.csv, ...).")],
+) -> None:
+    """Re-check a written plan independently of the model (exit 1 on any violation)."""
+    from lvbalance.evaluate import check_outputs
+
+    case = load_case(case_dir)
+    folders = [out] if (out / "plan.json").is_file() else sorted(p for p in out.iterdir() if (p / "plan.json").is_file())
+    if not folders:
+        raise FileNotFoundError(f"no plan.json in {out} or its sub-folders")
+    failed = False
+    for folder in folders:
+        rep = check_outputs(case, folder)
+        if rep.ok:
+            console.print(
+                f"[green]ok[/] {folder}: every rule holds; E[I] recomputed {rep.recomputed['expected_imbalance_after_pct']:.4f} %"
+            )
+        else:
+            failed = True
+            console.print(f"[red]FAILED[/] {folder}:")
+            for v in rep.violations + rep.differences:
+                console.print(f"  - {v}", highlight=False)
+    if failed:
+        raise typer.Exit(1)
