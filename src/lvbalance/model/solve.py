@@ -7,8 +7,11 @@ explained by the family of constraints that makes it so, never a bare status.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
+import os
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -46,6 +49,24 @@ class SolveInfo:
     solve_time_s: float
 
 
+@functools.cache
+def quiet_highs() -> None:
+    """Keep HiGHS's banner out of the user's terminal: its C++ core prints it to the process's
+    standard output when the process makes its first ``Highs`` object, so make that one here
+    with the output sent to /dev/null. Call before any HiGHS solve."""
+    import highspy
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 1)
+            highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def solve(built: BuiltModel, solver: SolverParams) -> SolveInfo:
     """Solve with the configured solver; raise :class:`InfeasibleModelError` if infeasible."""
     m = built.model
@@ -56,6 +77,7 @@ def solve(built: BuiltModel, solver: SolverParams) -> SolveInfo:
     if name == "highs":  # HiGHS keeps one thread scheduler per process: renew it so 'threads' applies
         import highspy
 
+        quiet_highs()
         highspy.Highs.resetGlobalScheduler(True)
     t0 = time.perf_counter()
     status, condition = m.solve(solver_name=name, io_api="direct" if name in ("highs", "gurobi") else None, progress=False, **options)

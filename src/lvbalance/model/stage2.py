@@ -26,6 +26,9 @@ from lvbalance.dims import CUSTOMER, EV, FEEDER, LINE, OPTION, SCENARIO, STEP
 from lvbalance.model.bounds import PAIR, Constants
 from lvbalance.model.data import ModelData
 
+LC = "load_combination"
+"""Dimension of the load combinations ``LC(h, q)`` of the move options."""
+
 
 @dataclass(frozen=True)
 class EvSchedule:
@@ -119,7 +122,10 @@ def add_moved_ev_copies(
     lo = const.v_lower.sel(ev=pairs.to_numpy()).rename(ev=PAIR).assign_coords({PAIR: pairs.index})
     hi = const.v_upper.sel(ev=pairs.to_numpy()).rename(ev=PAIR).assign_coords({PAIR: pairs.index})
     y = m.add_variables(lower=np.minimum(lo, 0.0), upper=np.maximum(hi, 0.0), name="y")
-    U = (u * const.pair_options).sum(OPTION)  # (pair)
+    # U[g] = sum of the u of group g, as a variable of its own: every (pair, s, t) row below then
+    # holds one term for it instead of one per option (the options are many, the groups few)
+    U = m.add_variables(lower=0.0, upper=1.0, coords=[pd.Index(pairs.index, name=PAIR)], name="moved_ev_group")
+    m.add_constraints(U - (u * const.pair_options).sum(OPTION) == 0, name="moved_ev_group_def")
     m.add_constraints(y - hi * U <= 0, name="moved_ev_upper")
     m.add_constraints(y - lo * U >= 0, name="moved_ev_lower")
     ev_of_pair = xr.DataArray(
@@ -163,9 +169,7 @@ def add_line_flows(
         D_ev = D.sel(customer=list(data.evs)).rename(customer=EV)
         flow = (v * D_ev).sum(EV)
     if u is not None:
-        moved_fixed = xr.dot(data.lc.sel(option=list(options.index)), const.fixed_kw, dim=CUSTOMER)  # (option, s, t)
-        coeff = data.line_effect.sel(option=list(options.index), line=lines) * moved_fixed
-        term = (u * coeff).sum(OPTION)
+        term = _moved_load_flow(m, u, data, const, options, lines)
         flow = term if flow is None else flow + term
     if y is not None and const.pair_effect is not None:
         term = (y * const.pair_effect.sel(line=lines)).sum(PAIR)
@@ -174,6 +178,30 @@ def add_line_flows(
         dummy = m.add_variables(lower=0, upper=0, coords=[base.indexes[d] for d in base.dims], name="no_decision")
         flow = 1.0 * dummy
     return flow + base
+
+
+def _moved_load_flow(
+    m: linopy.Model, u: linopy.Variable, data: ModelData, const: Constants, options: pd.DataFrame, lines: list[str]
+) -> linopy.LinearExpression:
+    """``sum_o u[o] effect[o,l] fixed power of LC(o)`` [kW], through one variable per load
+    combination and line: ``z[c,l] = sum_{o of c} effect[o,l] u[o]`` (in [-1, 1]: at most one
+    option per end node). The options of a load combination differ only in their target, so
+    the fixed power of ``c`` multiplies ``z``: each (line, scenario, step) row then has one
+    term per load combination instead of one per option (the model is several times smaller
+    and sparser; the flows are the same)."""
+    opts = list(options.index)
+    lc_of = options["end_node"].astype(str) + "/" + options["q"].astype(str)
+    combos = pd.Index(pd.unique(lc_of), name=LC)
+    member = xr.DataArray(
+        (lc_of.to_numpy()[None, :] == combos.to_numpy()[:, None]).astype(float), dims=(LC, OPTION), coords={LC: combos, OPTION: opts}
+    )
+    effect = data.line_effect.sel(option=opts, line=lines)
+    z = m.add_variables(lower=-1.0, upper=1.0, coords=[combos, pd.Index(lines, name=LINE)], name="lc_line_effect")
+    m.add_constraints(z - (u * (member * effect)).sum(OPTION) == 0, name="lc_line_effect_def")
+    first = lc_of.groupby(lc_of, sort=False).head(1)  # one option of each load combination: its customers
+    members = data.lc.sel(option=list(first.index)).rename(option=LC).assign_coords({LC: first.to_numpy()})
+    moved_fixed = xr.dot(members, const.fixed_kw, dim=CUSTOMER)  # (lc, s, t)
+    return (z * moved_fixed).sum(LC)
 
 
 def add_line_limits(m: linopy.Model, flow: linopy.LinearExpression, data: ModelData, const: Constants) -> LineSlack:
