@@ -256,11 +256,13 @@ def _check_streets(case: Case) -> list[Problem]:
     f = "streets.geojson"
     seg = case.streets.segments
     out = _duplicates(seg.index, f, "street")
-    line = seg.geometry.geom_type.isin(["LineString"]).to_numpy() & ~seg.geometry.is_empty.to_numpy()
+    line = seg.geometry.geom_type.isin(["LineString"]).to_numpy(dtype=bool) & ~seg.geometry.is_empty.to_numpy(dtype=bool)
     for idx in seg.index[~line]:
         out.append(Problem(f, f"street {idx}", "geometry must be a non-empty LineString"))
     geoms = seg.geometry.to_numpy()
-    finite = line & np.array([bool(np.isfinite(shapely.get_coordinates(g)).all()) if ok else False for g, ok in zip(geoms, line)])
+    finite = line & np.array(
+        [bool(np.isfinite(shapely.get_coordinates(g)).all()) if ok else False for g, ok in zip(geoms, line)], dtype=bool
+    )
     for idx in seg.index[line & ~finite]:
         out.append(Problem(f, f"street {idx}", "has a coordinate that is not a finite number"))
     length = np.where(finite, shapely.length(np.where(finite, geoms, None)), np.nan)

@@ -65,7 +65,8 @@ def parse_timestamps(values: pd.Series) -> ParsedTimestamps:
     zone_u = parts["offset"].map(_offset_name, na_action="ignore").fillna("none").to_numpy(dtype=object)
     take = np.where(codes >= 0, codes, 0)
     wall = pd.Series(
-        np.where(codes >= 0, wall_u.to_numpy()[take] if len(wall_u) else np.datetime64("NaT"), np.datetime64("NaT")), index=values.index
+        np.where(codes >= 0, wall_u.to_numpy()[take] if len(wall_u) else np.datetime64("NaT", "ns"), np.datetime64("NaT", "ns")),
+        index=values.index,
     )
     zone = np.where(codes >= 0, zone_u[take] if len(zone_u) else "none", "none")
     ok = wall.notna().to_numpy()

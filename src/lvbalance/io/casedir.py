@@ -158,10 +158,10 @@ def read_case_checked(path: str | Path) -> tuple[Case, list[Problem]]:
         params=params,
         metadata={str(k): str(v) for k, v in meta.get("metadata", {}).items()},
     )
-    problems += validate_case(case)
+    problems += _named(validate_case(case), files, root)
     if problems:
         raise CaseError(problems, source=str(root))
-    return normalise_types(case), warnings + case_warnings(case)
+    return normalise_types(case), warnings + _named(case_warnings(case), files, root)
 
 
 def normalise_types(case: Case) -> Case:
@@ -293,6 +293,15 @@ def _read_geojson(
         problems.append(Problem(name, "properties", f"{int(gdf[index].isna().sum())} feature(s) without the property {index}"))
     gdf[index] = gdf[index].astype(str)
     return gdf.set_index(index)
+
+
+def _named(found: list[Problem], files: dict[str, str], root: Path) -> list[Problem]:
+    """``found`` (from the consistency pass, which knows the default file names) with the names of
+    this case's files: those of ``[files]`` and the readings file actually read (.csv.gz, .parquet)."""
+    readings = files["meter_readings"]
+    actual = next((n for n in (readings, readings + ".gz", str(Path(readings).with_suffix(".parquet"))) if (root / n).is_file()), readings)
+    names = {DEFAULT_FILES[k]: v for k, v in files.items()} | {DEFAULT_FILES["meter_readings"]: actual}
+    return [Problem(names.get(p.file, p.file), p.element, p.message) for p in found]
 
 
 def _file_names(given: object, problems: list[Problem]) -> dict[str, str]:

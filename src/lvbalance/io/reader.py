@@ -103,11 +103,15 @@ def read_geojson(path: str | Path, *, name: str | None = None) -> gpd.GeoDataFra
     doc = read_json(path, name=name)
     if not isinstance(doc, dict) or doc.get("type") not in ("FeatureCollection", "Feature"):
         raise _fail(path, name, "is not GeoJSON: expected a FeatureCollection")
-    if doc.get("type") == "FeatureCollection" and not doc.get("features"):
-        return gpd.GeoDataFrame(geometry=[], crs=None)
+    features = doc.get("features") if doc.get("type") == "FeatureCollection" else [doc]
+    if not isinstance(features, list):
+        raise _fail(path, name, "is not GeoJSON: 'features' must be a list")
+    crs = (doc.get("crs") or {}).get("properties", {}).get("name", "EPSG:4326") if isinstance(doc.get("crs"), dict) else "EPSG:4326"
+    if not features:
+        return gpd.GeoDataFrame(geometry=[], crs=crs)
     try:
-        return gpd.read_file(io.BytesIO(json.dumps(doc).encode("utf-8")))
-    except Exception as exc:  # any reader failure (GDAL messages vary) is a problem of the file
+        return gpd.GeoDataFrame.from_features(features, crs=crs)
+    except Exception as exc:  # shapely / pyproj errors vary: any failure is a problem of the file
         raise _fail(path, name, f"cannot be read as GeoJSON: {exc}") from None
 
 
