@@ -51,7 +51,7 @@ def validate_case(case: Case) -> list[Problem]:
 
 def _duplicates(index: pd.Index, file: str, what: str) -> list[Problem]:
     dup = index[index.duplicated()].unique()
-    return [Problem(file, f"{what} {d}", "duplicate id") for d in dup]
+    return [Problem(file, f"{what} {d.date() if isinstance(d, pd.Timestamp) else d}", "duplicate id") for d in dup]
 
 
 def _bad_numbers(df: pd.DataFrame, columns: Iterable[str], file: str, what: str, *, positive: bool) -> list[Problem]:
@@ -190,7 +190,8 @@ def _check_readings(readings: pd.DataFrame, customers: pd.DataFrame) -> list[Pro
     bad = np.flatnonzero((p.isna() | ~np.isfinite(p.fillna(0.0))).to_numpy())
     for pos in bad[:50]:
         value, cid = readings["p_kw"].iloc[pos], readings["customer_id"].iloc[pos]
-        out.append(Problem(f, f"row {pos + 2}", f"p_kw is not a finite number ({value!r}{_comma_hint(value)}) for customer {cid}"))
+        shown = repr(value) if isinstance(value, str) else f"{float(value):g}"
+        out.append(Problem(f, f"row {pos + 2}", f"p_kw is not a finite number ({shown}{_comma_hint(value)}) for customer {cid}"))
     if len(bad) > 50:
         out.append(Problem(f, f"{len(bad) - 50} more row(s)", "p_kw is not a finite number"))
     ts = parse_timestamps(readings["timestamp"])
