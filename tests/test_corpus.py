@@ -284,6 +284,7 @@ FIG3: list[Variant] = [
     Variant("nodes-folder", folder_instead(N), (N, "folder")),
     Variant("nodes-missing-file", remove(N), (N, "file is missing")),
     Variant("nodes-extra-field", append_row(N, "z1,1,2,junction,oops"), (N, "line", "cannot be read as CSV")),
+    Variant("nodes-extra-field-first-row", sub(N, "busbar\n", "busbar,oops\n"), (N, "line 2", "more fields than the header")),
     Variant("nodes-truncated", truncate(N, 0.6), (N,)),
     Variant("nodes-repeated-column", rename_column(N, "y", "x"), (N, "header", "repeated column")),
     # lines.csv

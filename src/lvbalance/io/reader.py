@@ -15,6 +15,7 @@ import io
 import json
 import re
 import tomllib
+import warnings
 import zlib
 from pathlib import Path
 from typing import Any
@@ -130,7 +131,11 @@ def read_csv(path: str | Path, *, name: str | None = None, required: tuple[str, 
             msg = f"columns are separated by {what}, not commas (a spreadsheet's local list separator?): save it comma-separated{expected}"
             raise _fail(path, name, msg, "header")
     try:
-        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""], skipinitialspace=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)  # more fields than the header: never a silent index column
+            df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""], skipinitialspace=True, index_col=False)
+    except pd.errors.ParserWarning:
+        raise _fail(path, name, "cannot be read as CSV: a row has more fields than the header", "line 2") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         m = re.search(r"line (\d+)", str(exc))
         raise _fail(path, name, f"cannot be read as CSV: {exc}", f"line {m[1]}" if m else "") from None
