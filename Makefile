@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	@touch $@
 
 demo: $(VENV)/.installed
-	$(BIN)/lvbalance demo -o $(OUT)
+	$(BIN)/lvbalance demo -o $(OUT) --overwrite
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest -q

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from lvbalance.case import Case, CaseError, MissingPackageError
+from lvbalance.case import Case, CaseError, MissingPackageError, Problem
 
 app = typer.Typer(help="Street-aware LV load rebalancing with V2G scheduling.", no_args_is_help=True, add_completion=False)
 import_app = typer.Typer(help="Import a network as a case directory.", no_args_is_help=True)
@@ -39,18 +39,24 @@ def friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except CaseError as exc:
-            err_console.print(f"[bold red]{exc.source}[/] has {len(exc.problems)} problem(s):")
+            err_console.print(f"[bold red]{escape(exc.source)}[/] has {len(exc.problems)} problem(s):")
             for p in exc.problems:
-                err_console.print(f"  [red]-[/] {p}", highlight=False, soft_wrap=True)
+                err_console.print(f"  [red]-[/] {escape(str(p))}", highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_BAD_INPUT) from None
         except (FileExistsError, FileNotFoundError, ValueError) as exc:
-            err_console.print(f"[bold red]error:[/] {exc}")
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_BAD_INPUT) from None
         except MissingPackageError as exc:  # an optional package: name the extra that installs it
             err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_BAD_INPUT) from None
         except (typer.Exit, typer.Abort):
             raise
+        except OSError as exc:  # a file or folder that cannot be read or written (read-only file system, no space ...)
+            where = f" {exc.filename}" if exc.filename else ""
+            err_console.print(
+                f"[bold red]error:[/] cannot read or write{escape(where)}: {escape(exc.strerror or str(exc))}", highlight=False
+            )
+            raise typer.Exit(EXIT_BAD_INPUT) from None
         except RuntimeError as exc:  # solver trouble, explained by the model layer
             err_console.print(f"[bold red]could not plan:[/] {exc}")
             raise typer.Exit(1) from None
@@ -64,10 +70,25 @@ def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log det
 
 
 def load_case(case_dir: Path) -> Case:
-    from lvbalance.io import read_case
+    """Read and validate a case directory; its warnings are printed."""
+    return load_case_strictly(case_dir, strict=False)
+
+
+def load_case_strictly(case_dir: Path, *, strict: bool) -> Case:
+    """Read and validate a case directory and print its warnings; with ``strict`` they are errors."""
+    from lvbalance.io.casedir import read_case_checked
 
     with console.status(f"reading {case_dir}"):
-        return read_case(case_dir)
+        case, warnings = read_case_checked(case_dir)
+    if strict and warnings:
+        raise CaseError(
+            [Problem(w.file, w.element, f"{w.message} [warning; an error with --strict]") for w in warnings], source=str(case_dir)
+        )
+    if warnings:
+        err_console.print(f"[bold yellow]{escape(str(case_dir))}[/] has {len(warnings)} warning(s):")
+        for w in warnings:
+            err_console.print(f"  [yellow]-[/] {escape(str(w))}", highlight=False, soft_wrap=True)
+    return case
 
 
 def print_case_summary(case: Case) -> None:

@@ -9,14 +9,17 @@ import typer
 from rich.table import Table
 
 from lvbalance.case import Case
-from lvbalance.cli.common import Steps, app, console, friendly_errors, load_case, print_case_summary
+from lvbalance.cli.common import Steps, app, console, friendly_errors, load_case, load_case_strictly, print_case_summary
 
 
 @app.command()
 @friendly_errors
-def validate(case_dir: Annotated[Path, typer.Argument(help="Case directory.")]) -> None:
-    """Check a case directory and list every problem (exit code 2 if any)."""
-    case = load_case(case_dir)
+def validate(
+    case_dir: Annotated[Path, typer.Argument(help="Case directory.")],
+    strict: Annotated[bool, typer.Option("--strict", help="Warnings are errors too (exit code 2), for automated pipelines.")] = False,
+) -> None:
+    """Check a case directory and list every problem (exit code 2 if any) and every warning."""
+    case = load_case_strictly(case_dir, strict=strict)
     console.print(f"[green]ok[/]: {case_dir} is a valid case")
     print_case_summary(case)
 
@@ -54,15 +57,29 @@ def print_comparison(table: Any) -> None:
     console.print(t)
 
 
-def run_methods(case: Case, methods: list[str], out: Path, *, subfolders: bool, evaluate: bool = True) -> None:
+def run_methods(
+    case: Case,
+    methods: list[str],
+    out: Path,
+    *,
+    subfolders: bool,
+    evaluate: bool = True,
+    case_dir: Path | None = None,
+    overwrite: bool = False,
+) -> None:
+    """Plan, evaluate and report into ``out``: written into a temporary sibling folder that
+    replaces ``out`` only when everything succeeded (:func:`lvbalance.io.outdir.staged_output`)."""
+    from lvbalance.io.outdir import staged_output
     from lvbalance.pipeline import comparison_table, evaluate_and_report, plan_and_write
     from lvbalance.profiles import build_profiles
 
-    steps = Steps()
-    steps("pseudo profiles and scenarios")
-    profiles = build_profiles(case)
-    results = plan_and_write(case, methods, out, profiles=profiles, progress=steps, subfolders=subfolders)
-    report = evaluate_and_report(case, results, profiles, out, ac=evaluate, out_of_sample_days=evaluate, progress=steps)
+    with staged_output(out, case_dir=case_dir, overwrite=overwrite) as work:
+        steps = Steps()
+        steps("pseudo profiles and scenarios")
+        profiles = build_profiles(case)
+        results = plan_and_write(case, methods, work, profiles=profiles, progress=steps, subfolders=subfolders)
+        report = evaluate_and_report(case, results, profiles, work, ac=evaluate, out_of_sample_days=evaluate, progress=steps)
+        report = out / report.relative_to(work)
     elapsed = steps.done()
     print_comparison(comparison_table(results))
     for mid, r in results.items():
@@ -104,6 +121,9 @@ def print_evaluation(out: Path) -> None:
 def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("out"),
     evaluate: Annotated[bool, typer.Option(help="AC power-flow check and out-of-sample evaluation.")] = True,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an existing output folder (atomically, when the run succeeds).")
+    ] = False,
 ) -> None:
     """Run the main job on the embedded default case (Schutterwald area 1): all methods, evaluation, report."""
     from lvbalance.data import default_case_path
@@ -113,7 +133,7 @@ def demo(
     console.print(f"default case: {path}")
     case = load_case(path)
     print_case_summary(case)
-    run_methods(case, list(METHODS), out, subfolders=True, evaluate=evaluate)
+    run_methods(case, list(METHODS), out, subfolders=True, evaluate=evaluate, case_dir=path, overwrite=overwrite)
 
 
 @app.command()
@@ -123,12 +143,17 @@ def plan(
     method: Annotated[str, typer.Option("--method", "-m", help="baseline, m1, m2, m3 or v2g_only.")] = "m1",
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("out"),
     evaluate: Annotated[bool, typer.Option(help="AC power-flow check and out-of-sample evaluation.")] = True,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an existing output folder (atomically, when the run succeeds).")
+    ] = False,
 ) -> None:
     """Plan one case with one method."""
+    from lvbalance.io.outdir import check_output_folder
     from lvbalance.model.methods import get_method
 
     get_method(method)
-    run_methods(load_case(case_dir), [method], out, subfolders=False, evaluate=evaluate)
+    check_output_folder(out, case_dir=case_dir, overwrite=overwrite)  # before the case is read: a clear refusal at once
+    run_methods(load_case(case_dir), [method], out, subfolders=False, evaluate=evaluate, case_dir=case_dir, overwrite=overwrite)
 
 
 @app.command()
@@ -137,11 +162,16 @@ def compare(
     case_dir: Annotated[Path, typer.Argument(help="Case directory.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (one sub-folder per method).")] = Path("out"),
     evaluate: Annotated[bool, typer.Option(help="AC power-flow check and out-of-sample evaluation.")] = True,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an existing output folder (atomically, when the run succeeds).")
+    ] = False,
 ) -> None:
     """Plan one case with every method and compare them (the paper's Table 2)."""
+    from lvbalance.io.outdir import check_output_folder
     from lvbalance.model.methods import METHODS
 
-    run_methods(load_case(case_dir), list(METHODS), out, subfolders=True, evaluate=evaluate)
+    check_output_folder(out, case_dir=case_dir, overwrite=overwrite)  # before the case is read: a clear refusal at once
+    run_methods(load_case(case_dir), list(METHODS), out, subfolders=True, evaluate=evaluate, case_dir=case_dir, overwrite=overwrite)
 
 
 @app.command()
@@ -149,22 +179,28 @@ def compare(
 def profiles(
     case_dir: Annotated[Path, typer.Argument(help="Case directory.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("out"),
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an existing output folder (atomically, when the run succeeds).")
+    ] = False,
 ) -> None:
     """Pseudo profiles and scenarios only: scenarios.csv, profiles.csv and figures."""
+    from lvbalance.io.outdir import check_output_folder, staged_output
     from lvbalance.profiles import build_profiles, write_profiles
 
+    check_output_folder(out, case_dir=case_dir, overwrite=overwrite)
     case = load_case(case_dir)
-    steps = Steps()
-    steps("pseudo profiles and scenarios")
-    result = build_profiles(case)
-    write_profiles(result, out)
-    steps("figures")
-    try:
-        from lvbalance.report.fig_profiles import write_profile_figures
+    with staged_output(out, case_dir=case_dir, overwrite=overwrite) as work:
+        steps = Steps()
+        steps("pseudo profiles and scenarios")
+        result = build_profiles(case)
+        write_profiles(result, work)
+        steps("figures")
+        try:
+            from lvbalance.report.fig_profiles import write_profile_figures
 
-        write_profile_figures(case, result, out)
-    except ImportError:  # pragma: no cover - figures are optional here
-        pass
+            write_profile_figures(case, result, work)
+        except ImportError:  # pragma: no cover - figures are optional here
+            pass
     elapsed = steps.done()
     t = Table(title="Scenarios", title_justify="left")
     for col in ("scenario", "probability", "day type", "weather"):

@@ -22,7 +22,6 @@ import json
 import logging
 import shutil
 import tempfile
-import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -46,8 +45,12 @@ from lvbalance.case import (
     Network,
     Problem,
     Streets,
+    case_warnings,
     validate_case,
 )
+from lvbalance.case.limits import unknown_columns
+from lvbalance.case.timestamps import parse_timestamps
+from lvbalance.io.reader import read_csv, read_geojson, read_parquet, read_toml
 from lvbalance.params import Params
 
 log = logging.getLogger(__name__)
@@ -69,37 +72,56 @@ _FALSE = {"false", "0", "no", "n", "f", ""}
 # --------------------------------------------------------------------------- reading
 
 
-def read_case(path: str | Path) -> Case:
+def read_case(path: str | Path, *, strict: bool = False) -> Case:
     """Read and validate the case directory at ``path``.
 
     Coordinates in a geographic CRS (lon/lat) are projected to the local UTM zone.
-    Raises :class:`CaseError` listing every problem found.
+    Raises :class:`CaseError` listing every problem found; with ``strict`` the warnings of
+    :func:`read_case_checked` count as problems too, else they are logged.
+    """
+    case, warnings = read_case_checked(path)
+    if strict and warnings:
+        raise CaseError([Problem(w.file, w.element, f"{w.message} [warning, an error with --strict]") for w in warnings], source=str(path))
+    for w in warnings:
+        log.warning("%s", w)
+    return case
+
+
+def read_case_checked(path: str | Path) -> tuple[Case, list[Problem]]:
+    """Read and validate the case directory at ``path``: the case and its warnings.
+
+    Warnings: unknown columns (each naming the closest known one) and the implausible values
+    of :func:`lvbalance.case.case_warnings`. Raises :class:`CaseError` listing every error.
     """
     root = Path(path)
     problems: list[Problem] = []
+    warnings: list[Problem] = []
+    if not root.is_dir():
+        what = "does not exist" if not root.exists() else "is a file, not a case directory"
+        raise CaseError([Problem(str(root), "", what)], source=str(root))
     if not (root / "case.toml").is_file():
         raise CaseError([Problem(str(root), "case.toml", "not a case directory: case.toml is missing")], source=str(root))
     try:
-        meta = tomllib.loads((root / "case.toml").read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise CaseError([Problem("case.toml", "", f"not valid TOML: {exc}")], source=str(root)) from None
+        meta = read_toml(root / "case.toml")
+    except CaseError as exc:
+        raise CaseError(exc.problems, source=str(root)) from None
 
     known_top = {"name", "crs", "metadata", "files", "params", "streets_source"}
     for key in sorted(set(meta) - known_top):
         problems.append(Problem("case.toml", key, f"unknown key (expected one of {', '.join(sorted(known_top))})"))
-    files = {**DEFAULT_FILES, **meta.get("files", {})}
+    files = _file_names(meta.get("files", {}), problems)
     params = _read_params(meta.get("params", {}), problems)
     crs_in = str(meta.get("crs", ""))
     if not crs_in:
         problems.append(Problem("case.toml", "crs", "missing: the coordinate reference system of all coordinates"))
 
-    nodes = _read_table(root, files["nodes"], "node_id", NODE_COLUMNS, problems)
-    lines = _read_table(root, files["lines"], "line_id", LINE_COLUMNS[:4], problems, optional=OPTIONAL_LINE_COLUMNS)
-    customers = _read_table(root, files["customers"], "customer_id", CUSTOMER_COLUMNS, problems)
-    readings = _read_readings(root, files["meter_readings"], problems)
-    calendar = _read_table(root, files["days"], "date", CALENDAR_COLUMNS, problems)
-    streets = _read_geojson(root, files["streets"], "street_id", problems, required=True)
-    line_geo = _read_geojson(root, files["line_geometry"], "line_id", problems, required=False)
+    nodes = _read_table(root, files["nodes"], "node_id", NODE_COLUMNS, problems, warnings)
+    lines = _read_table(root, files["lines"], "line_id", LINE_COLUMNS[:4], problems, warnings, optional=OPTIONAL_LINE_COLUMNS)
+    customers = _read_table(root, files["customers"], "customer_id", CUSTOMER_COLUMNS, problems, warnings)
+    readings = _read_readings(root, files["meter_readings"], problems, warnings)
+    calendar = _read_table(root, files["days"], "date", CALENDAR_COLUMNS, problems, warnings)
+    streets = _read_geojson(root, files["streets"], "street_id", problems, warnings, required=True)
+    line_geo = _read_geojson(root, files["line_geometry"], "line_id", problems, warnings, required=False)
     if problems or streets is None:  # a missing streets file is one of the problems
         raise CaseError(problems, source=str(root))
 
@@ -108,7 +130,10 @@ def read_case(path: str | Path) -> Case:
     calendar.index = _parse_dates(calendar.index, files["days"], problems)
     if "cost_per_m" not in streets:
         streets["cost_per_m"] = np.nan
-    streets["cost_per_m"] = pd.to_numeric(streets["cost_per_m"], errors="coerce")
+    cost = pd.to_numeric(streets["cost_per_m"], errors="coerce")
+    for sid in streets.index[cost.isna() & streets["cost_per_m"].notna()]:
+        problems.append(Problem(files["streets"], f"street {sid}", f"cost_per_m is not a number ({streets.at[sid, 'cost_per_m']!r})"))
+    streets["cost_per_m"] = cost
 
     crs, transform = _projection(crs_in, nodes, problems)
     if transform is not None:
@@ -133,10 +158,10 @@ def read_case(path: str | Path) -> Case:
         params=params,
         metadata={str(k): str(v) for k, v in meta.get("metadata", {}).items()},
     )
-    problems += validate_case(case)
+    problems += _named(validate_case(case), files, root)
     if problems:
         raise CaseError(problems, source=str(root))
-    return normalise_types(case)
+    return normalise_types(case), warnings + _named(case_warnings(case), files, root)
 
 
 def normalise_types(case: Case) -> Case:
@@ -155,7 +180,7 @@ def normalise_types(case: Case) -> Case:
     readings = pd.DataFrame(
         {
             "customer_id": case.meter_readings["customer_id"].astype(str).to_numpy(),
-            "timestamp": pd.to_datetime(case.meter_readings["timestamp"]).to_numpy(),
+            "timestamp": parse_timestamps(case.meter_readings["timestamp"]).wall.to_numpy(),
             "p_kw": pd.to_numeric(case.meter_readings["p_kw"]).astype(float).to_numpy(),
         }
     )
@@ -190,63 +215,109 @@ def _read_table(
     index: str,
     required: tuple[str, ...],
     problems: list[Problem],
+    warnings: list[Problem],
     optional: tuple[str, ...] = (),
 ) -> pd.DataFrame:
     path = root / name
+    empty = pd.DataFrame(columns=list(required)).rename_axis(index)
     if not path.is_file():
-        problems.append(Problem(name, "", "file is missing"))
-        return pd.DataFrame(columns=list(required)).rename_axis(index)
+        problems.append(Problem(name, "", "file is missing" if not path.exists() else "is a folder, not a file"))
+        return empty
     try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], skipinitialspace=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        problems.append(Problem(name, "", f"cannot be read as CSV: {exc}"))
-        return pd.DataFrame(columns=list(required)).rename_axis(index)
+        df = read_csv(path, name=name, required=(index, *required))
+    except CaseError as exc:
+        problems.extend(exc.problems)
+        return empty
     missing = [c for c in (index, *required) if c not in df.columns]
     if missing:
         problems.append(Problem(name, "header", f"missing column(s) {', '.join(missing)} (found: {', '.join(df.columns)})"))
-        return pd.DataFrame(columns=list(required)).rename_axis(index)
+        return empty
+    warnings.extend(unknown_columns(df.columns, (index, *required, *optional), name))
     for c in optional:
         if c not in df:
             df[c] = np.nan
-    df[index] = df[index].str.strip()
     return df.set_index(index)[list(required) + [c for c in optional]]
 
 
-def _read_readings(root: Path, name: str, problems: list[Problem]) -> pd.DataFrame:
+def _read_readings(root: Path, name: str, problems: list[Problem], warnings: list[Problem]) -> pd.DataFrame:
     candidates = [root / name, root / (name + ".gz"), root / Path(name).with_suffix(".parquet")]
     path = next((p for p in candidates if p.is_file()), None)
+    empty = pd.DataFrame(columns=list(READING_COLUMNS))
     if path is None:
         problems.append(Problem(name, "", "file is missing (also looked for .csv.gz and .parquet)"))
-        return pd.DataFrame(columns=list(READING_COLUMNS))
-    if path.suffix == ".parquet":
-        df = pd.read_parquet(path)
-        df["customer_id"] = df["customer_id"].astype(str)
-    else:
-        df = pd.read_csv(path, dtype={"customer_id": str, "timestamp": str, "p_kw": str}, keep_default_na=False, na_values=[""])
+        return empty
+    try:
+        if path.suffix == ".parquet":
+            df = read_parquet(path)
+            df["customer_id"] = df["customer_id"].astype(str) if "customer_id" in df else None
+        else:
+            df = read_csv(path, required=READING_COLUMNS)
+    except CaseError as exc:
+        problems.extend(exc.problems)
+        return empty
     missing = [c for c in READING_COLUMNS if c not in df.columns]
     if missing:
-        problems.append(Problem(path.name, "header", f"missing column(s) {', '.join(missing)}"))
-        return pd.DataFrame(columns=list(READING_COLUMNS))
-    return df[list(READING_COLUMNS)].reset_index(drop=True)
+        problems.append(Problem(path.name, "header", f"missing column(s) {', '.join(missing)} (found: {', '.join(map(str, df.columns))})"))
+        return empty
+    warnings.extend(unknown_columns(map(str, df.columns), READING_COLUMNS, path.name))
+    df = df[list(READING_COLUMNS)].reset_index(drop=True)
+    p_kw = pd.to_numeric(df["p_kw"], errors="coerce")
+    if p_kw.notna().all():  # numbers from here on; a bad value stays text, for its message
+        df["p_kw"] = p_kw.astype(float)
+    return df
 
 
-def _read_geojson(root: Path, name: str, index: str, problems: list[Problem], *, required: bool) -> gpd.GeoDataFrame | None:
+def _read_geojson(
+    root: Path, name: str, index: str, problems: list[Problem], warnings: list[Problem], *, required: bool
+) -> gpd.GeoDataFrame | None:
     path = root / name
+    empty = gpd.GeoDataFrame({"cost_per_m": []}, geometry=[], index=pd.Index([], name=index))
     if not path.is_file():
         if required:
-            problems.append(Problem(name, "", "file is missing"))
-            return gpd.GeoDataFrame({"cost_per_m": []}, geometry=[], index=pd.Index([], name=index))
+            problems.append(Problem(name, "", "file is missing" if not path.exists() else "is a folder, not a file"))
+            return empty
         return None
     try:
-        gdf = gpd.read_file(path)
-    except Exception as exc:
-        problems.append(Problem(name, "", f"cannot be read as GeoJSON: {exc}"))
-        return gpd.GeoDataFrame({"cost_per_m": []}, geometry=[], index=pd.Index([], name=index))
+        gdf = read_geojson(path, name=name)
+    except CaseError as exc:
+        problems.extend(exc.problems)
+        return empty
+    if gdf.empty:
+        return empty if required else None
     if index not in gdf:
         problems.append(Problem(name, "properties", f"every feature needs the property {index}"))
         return gdf
+    known = (index, "cost_per_m", "geometry") if required else (index, "geometry")
+    warnings.extend(unknown_columns(map(str, gdf.columns), known, name))
+    if gdf[index].isna().any():
+        problems.append(Problem(name, "properties", f"{int(gdf[index].isna().sum())} feature(s) without the property {index}"))
     gdf[index] = gdf[index].astype(str)
     return gdf.set_index(index)
+
+
+def _named(found: list[Problem], files: dict[str, str], root: Path) -> list[Problem]:
+    """``found`` (from the consistency pass, which knows the default file names) with the names of
+    this case's files: those of ``[files]`` and the readings file actually read (.csv.gz, .parquet)."""
+    readings = files["meter_readings"]
+    actual = next((n for n in (readings, readings + ".gz", str(Path(readings).with_suffix(".parquet"))) if (root / n).is_file()), readings)
+    names = {DEFAULT_FILES[k]: v for k, v in files.items()} | {DEFAULT_FILES["meter_readings"]: actual}
+    return [Problem(names.get(p.file, p.file), p.element, p.message) for p in found]
+
+
+def _file_names(given: object, problems: list[Problem]) -> dict[str, str]:
+    """``[files]`` of case.toml over the default names; unknown keys and non-text names are problems."""
+    if not isinstance(given, dict):
+        problems.append(Problem("case.toml", "files", "must be a table of file names"))
+        return dict(DEFAULT_FILES)
+    out = dict(DEFAULT_FILES)
+    for key, value in given.items():
+        if key not in DEFAULT_FILES:
+            problems.append(Problem("case.toml", f"files.{key}", f"unknown file key (expected one of {', '.join(DEFAULT_FILES)})"))
+        elif not isinstance(value, str) or not value.strip():
+            problems.append(Problem("case.toml", f"files.{key}", f"must be a file name, got {value!r}"))
+        else:
+            out[key] = value
+    return out
 
 
 def _parse_bool(col: pd.Series, file: str, name: str, problems: list[Problem]) -> pd.Series:

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from lvbalance.case import CUSTOMER_TYPES, CaseError, Problem
+from lvbalance.io.reader import read_csv
 
 logger = logging.getLogger(__name__)
 
@@ -129,11 +130,7 @@ def read_customer_overrides(path: str | Path) -> CustomerOverrides:
     f = path.name
     if not path.is_file():
         raise CaseError([Problem(f, "", f"file {path} does not exist")], source=str(path))
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise CaseError([Problem(f, "", f"cannot be read as CSV: {exc}")], source=str(path)) from None
-    raw.columns = [str(c).strip() for c in raw.columns]
+    raw = read_csv(path).fillna("")
     problems: list[Problem] = []
     keys = [k for k in _KEYS if k in raw.columns]
     unknown = [c for c in raw.columns if c not in (*_KEYS, *OVERRIDE_COLUMNS)]

@@ -20,6 +20,7 @@ import pandas as pd
 from shapely.geometry import LineString, shape
 
 from lvbalance.case import CaseError, Problem
+from lvbalance.io.reader import read_text
 
 #: A pandapower net (``pandapower.pandapowerNet``; not imported here: pandapower is slow to load).
 PandapowerNet = Any
@@ -40,12 +41,16 @@ def read_pandapower_json(path: str | Path) -> PandapowerNet:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist")
+    text = read_text(path)  # names the file on a decoding failure; a byte-order mark is dropped
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return pp.from_json(str(path))
+            net = pp.from_json_string(text)
     except Exception as exc:  # any reader failure is a problem of the file
         raise CaseError([Problem(path.name, "", f"cannot be read as a pandapower net: {exc}")], source=str(path)) from None
+    if not isinstance(net, pp.pandapowerNet) or "bus" not in net:
+        raise CaseError([Problem(path.name, "", "is JSON but not a pandapower net (no bus table)")], source=str(path))
+    return net
 
 
 def _bus_xy(net: PandapowerNet) -> pd.DataFrame:

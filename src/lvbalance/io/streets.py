@@ -122,7 +122,9 @@ def streets_from_geojson(path: str | Path, crs: str) -> Streets:
         Projected metric CRS of the case; the file is reprojected to it (a file
         without CRS is taken as lon/lat, as GeoJSON specifies).
     """
-    gdf = gpd.read_file(path)
+    from lvbalance.io.reader import read_geojson
+
+    gdf = read_geojson(path)
     if gdf.crs is None:
         gdf = gdf.set_crs("EPSG:4326")
     gdf = _explode_lines(gdf.to_crs(crs))

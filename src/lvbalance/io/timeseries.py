@@ -29,6 +29,8 @@ import numpy as np
 import pandas as pd
 
 from lvbalance.case import READING_COLUMNS, CaseError, Problem
+from lvbalance.case.timestamps import parse_timestamps
+from lvbalance.io.reader import read_csv, read_parquet
 
 logger = logging.getLogger(__name__)
 
@@ -290,10 +292,7 @@ def read_meter_file(path: str | Path) -> pd.DataFrame:
     if not path.is_file():
         raise CaseError([Problem(f, "", f"file {path} does not exist")], source=str(path))
     parquet = path.suffix.lower() in (".parquet", ".pq")
-    try:
-        df = pd.read_parquet(path) if parquet else pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-    except Exception as exc:
-        raise CaseError([Problem(f, "", f"cannot be read as {'parquet' if parquet else 'CSV'}: {exc}")], source=str(path)) from None
+    df = read_parquet(path) if parquet else read_csv(path, required=READING_COLUMNS)
     missing = [c for c in READING_COLUMNS if c not in df.columns]
     if missing:
         raise CaseError(
@@ -303,7 +302,10 @@ def read_meter_file(path: str | Path) -> pd.DataFrame:
     first_row = 1 if parquet else 2
     problems: list[Problem] = []
     cid = df["customer_id"].astype("string").str.strip()
-    ts = pd.to_datetime(df["timestamp"], errors="coerce")
+    parsed = parse_timestamps(df["timestamp"])
+    ts = parsed.wall
+    if parsed.mixed:
+        problems.append(Problem(f, "timestamp", parsed.mixed_message(first_row)))
     p = pd.to_numeric(df["p_kw"], errors="coerce")
     checks: Sequence[tuple[pd.Series, str]] = (
         (cid.isna() | (cid == ""), "customer_id is empty"),
@@ -318,6 +320,4 @@ def read_meter_file(path: str | Path) -> pd.DataFrame:
             problems.append(Problem(f, f"{len(rows) - 20} more row(s)", what.split(":")[0]))
     if problems:
         raise CaseError(problems, source=str(path))
-    if isinstance(ts.dtype, pd.DatetimeTZDtype):
-        ts = ts.dt.tz_localize(None)
     return pd.DataFrame({"customer_id": cid.astype(str).to_numpy(), "timestamp": ts.to_numpy(), "p_kw": p.astype(float).to_numpy()})

@@ -1,18 +1,15 @@
-"""The case: one transformer area with its network, streets, customers and meter data.
+"""The one consistency pass over a case (MODEL.md §1): every problem at once.
 
-MODEL.md §1 (the paper's Table 1). A :class:`Case` is plain, typed data; every table
-has its units in its column names. :func:`validate_case` is the one consistency pass:
-it collects *every* problem and :func:`check_case` raises them together as one
-:class:`CaseError`. Code after the boundary trusts a validated case.
+:func:`validate_case` collects *every* error; :func:`check_case` raises them together as
+one :class:`~lvbalance.case.parts.CaseError`. Plausible ranges and physical limits per unit,
+plannability and warnings live in :mod:`lvbalance.case.limits`.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from functools import cached_property
 
-import geopandas as gpd
 import holidays
 import networkx as nx
 import numpy as np
@@ -20,184 +17,10 @@ import pandas as pd
 import pyproj
 import shapely
 
-from lvbalance.junctions import SNAP_TOLERANCE_M, street_components  # noqa: F401 (SNAP_TOLERANCE_M re-exported)
-from lvbalance.params import Params
-
-NODE_KINDS = ("busbar", "junction", "customer_access")
-CUSTOMER_TYPES = ("residential", "commercial", "pv", "ev", "heat_pump")
-DAY_TYPES = ("working", "non_working")
-WEATHERS = ("sunny", "cloudy", "rainy")
-STREET_SOURCES = ("geojson", "osm", "network_lines")
-
-NODE_COLUMNS = ("x", "y", "kind")
-LINE_COLUMNS = ("from_node", "to_node", "length_m", "rated_kw", "r_ohm_per_km", "x_ohm_per_km", "std_type")
-CUSTOMER_COLUMNS = ("node_id", "x", "y", "type", "metered", "annual_kwh", "charge_kw", "discharge_kw", "v2g")
-READING_COLUMNS = ("customer_id", "timestamp", "p_kw")
-CALENDAR_COLUMNS = ("day_type", "weather")
-
-
-# --------------------------------------------------------------------------- problems
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with the input: where it is and what is wrong."""
-
-    file: str
-    element: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.file}, {self.element}" if self.element else self.file
-        return f"{where}: {self.message}"
-
-
-class CaseError(ValueError):
-    """A case has problems; ``problems`` lists all of them."""
-
-    def __init__(self, problems: Iterable[Problem], source: str = "case") -> None:
-        self.problems = list(problems)
-        self.source = source
-        lines = "\n".join(f"  - {p}" for p in self.problems)
-        super().__init__(f"{source} has {len(self.problems)} problem(s):\n{lines}")
-
-
-class MissingPackageError(ImportError):
-    """An optional package that a feature needs is not installed.
-
-    ``package``: the module that is missing; ``extra``: the lvbalance extra that installs it
-    (``pip install "lvbalance[extra]"``); ``feature``: what needs it.
-    """
-
-    def __init__(self, package: str, *, extra: str, feature: str) -> None:
-        self.package = package
-        self.extra = extra
-        self.feature = feature
-        super().__init__(
-            f"{feature} needs the optional package '{package}', which is not installed: pip install \"lvbalance[{extra}]\"",
-            name=package,
-        )
-
-
-# --------------------------------------------------------------------------- parts
-
-
-@dataclass(frozen=True, eq=False)
-class Network:
-    """The LV network: a radial tree rooted at the transformer busbar.
-
-    ``nodes``: index ``node_id``; ``x``, ``y`` [m, projected], ``kind`` (one of NODE_KINDS).
-    ``lines``: index ``line_id``; ``from_node``, ``to_node``, ``length_m`` [m], ``rated_kw`` [kW],
-    ``r_ohm_per_km``, ``x_ohm_per_km`` [Ω/km] (NaN when unknown), ``std_type`` (pandapower name or "").
-    ``line_geometry``: optional route of each line (shapely LineString, same CRS).
-    """
-
-    nodes: pd.DataFrame
-    lines: pd.DataFrame
-    line_geometry: dict[str, shapely.LineString] = field(default_factory=dict)
-
-    @property
-    def busbar(self) -> str:
-        """Id of the transformer LV busbar."""
-        return str(self.nodes.index[self.nodes["kind"] == "busbar"][0])
-
-    @cached_property
-    def graph(self) -> nx.Graph:
-        """Undirected graph of nodes and lines (edge attribute ``line_id``)."""
-        g = nx.Graph()
-        g.add_nodes_from(self.nodes.index)
-        for line_id, row in self.lines.iterrows():
-            g.add_edge(row["from_node"], row["to_node"], line_id=line_id)
-        return g
-
-    @cached_property
-    def parent(self) -> pd.DataFrame:
-        """For each node but the busbar: ``parent_node`` and ``line_id`` towards the busbar."""
-        pred = nx.predecessor(self.graph, self.busbar)
-        rows = {n: (p[0], self.graph.edges[p[0], n]["line_id"]) for n, p in pred.items() if p}
-        return pd.DataFrame.from_dict(rows, orient="index", columns=["parent_node", "line_id"]).rename_axis("node_id")
-
-    @cached_property
-    def feeder_outlets(self) -> pd.Series:
-        """Outlet line of each feeder, feeders labelled ``F1``, ``F2``, ... in line-table order."""
-        b = self.busbar
-        outlets = [lid for lid, r in self.lines.iterrows() if b in (r["from_node"], r["to_node"])]
-        return pd.Series(outlets, index=[f"F{i + 1}" for i in range(len(outlets))], name="line_id").rename_axis("feeder")
-
-    @cached_property
-    def feeder_of_node(self) -> pd.Series:
-        """Feeder label of every node but the busbar."""
-        g = self.graph.copy()
-        g.remove_node(self.busbar)
-        out = {}
-        for feeder, line_id in self.feeder_outlets.items():
-            r = self.lines.loc[line_id]
-            head = r["to_node"] if r["from_node"] == self.busbar else r["from_node"]
-            for n in nx.node_connected_component(g, head):
-                out[n] = feeder
-        # in the order of nodes.csv: a set's order changes with the hash seed (and the outputs with it)
-        order = [n for n in self.nodes.index if n in out]
-        return pd.Series(out, name="feeder").reindex(order).rename_axis("node_id")
-
-    @property
-    def feeder_rating_kw(self) -> pd.Series:
-        """Outlet rating of each feeder [kW]."""
-        return pd.Series(self.lines.loc[self.feeder_outlets.values, "rated_kw"].to_numpy(), index=self.feeder_outlets.index)
-
-
-@dataclass(frozen=True, eq=False)
-class Streets:
-    """Street segments with their construction cost (MODEL.md §1-2).
-
-    ``segments``: GeoDataFrame, index ``street_id``, LineString geometry in the case CRS,
-    ``cost_per_m`` [currency/m] (NaN: ``streets.default_cost_per_m``).
-    ``source``: where the streets came from (one of STREET_SOURCES).
-    """
-
-    segments: gpd.GeoDataFrame
-    source: str = "geojson"
-
-
-@dataclass(frozen=True, eq=False)
-class Case:
-    """One transformer area, ready to plan.
-
-    ``customers``: index ``customer_id``; ``node_id`` (access node), ``x``, ``y`` [m],
-    ``type``, ``metered``, ``annual_kwh`` [kWh/a] (pv: generation, positive),
-    ``charge_kw``, ``discharge_kw`` [kW] (ev only), ``v2g``.
-    ``meter_readings``: ``customer_id``, ``timestamp`` (local, interval start), ``p_kw`` [kW]
-    (pv negative).
-    ``calendar``: index ``date``; ``day_type``, ``weather``.
-    """
-
-    name: str
-    crs: str
-    network: Network
-    streets: Streets
-    customers: pd.DataFrame
-    meter_readings: pd.DataFrame
-    calendar: pd.DataFrame
-    params: Params = field(default_factory=Params)
-    metadata: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def ev_customers(self) -> pd.DataFrame:
-        return self.customers[self.customers["type"] == "ev"]
-
-    def with_params(self, params: Params) -> Case:
-        """The same case with other parameters."""
-        return Case(
-            self.name,
-            self.crs,
-            self.network,
-            self.streets,
-            self.customers,
-            self.meter_readings,
-            self.calendar,
-            params,
-            dict(self.metadata),
-        )
-
+from lvbalance.case.limits import limit_errors, plannable_errors
+from lvbalance.case.parts import CUSTOMER_TYPES, DAY_TYPES, NODE_KINDS, WEATHERS, Case, CaseError, Network, Problem
+from lvbalance.case.timestamps import not_a_time_hint, parse_timestamps
+from lvbalance.junctions import street_components
 
 # --------------------------------------------------------------------------- validation
 
@@ -222,23 +45,47 @@ def validate_case(case: Case) -> list[Problem]:
     problems += _check_calendar(case.calendar)
     problems += _check_streets(case)
     problems += _check_plannable(case)
+    problems += limit_errors(case) + plannable_errors(case)
     return problems
 
 
 def _duplicates(index: pd.Index, file: str, what: str) -> list[Problem]:
     dup = index[index.duplicated()].unique()
-    return [Problem(file, f"{what} {d}", "duplicate id") for d in dup]
+    return [Problem(file, f"{what} {d.date() if isinstance(d, pd.Timestamp) else d}", "duplicate id") for d in dup]
 
 
 def _bad_numbers(df: pd.DataFrame, columns: Iterable[str], file: str, what: str, *, positive: bool) -> list[Problem]:
+    """Missing, non-numeric, non-finite (and with ``positive``, non-positive) values of ``columns``."""
     out = []
     for col in columns:
-        values = pd.to_numeric(df[col], errors="coerce")
-        for idx in df.index[values.isna()]:
-            out.append(Problem(file, f"{what} {idx}", f"{col} is missing or not a number ({df.at[idx, col]!r})"))
-        if positive:
-            for idx in df.index[values.notna() & ~(values > 0)]:
-                out.append(Problem(file, f"{what} {idx}", f"{col} must be positive, got {values[idx]:g}"))
+        raw = df[col].to_numpy()
+        values = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float)
+        for pos, (idx, v) in enumerate(zip(df.index, values)):
+            if np.isnan(v):
+                out.append(Problem(file, f"{what} {idx}", f"{col} is missing or not a number ({raw[pos]!r}{_comma_hint(raw[pos])})"))
+            elif not np.isfinite(v):
+                out.append(Problem(file, f"{what} {idx}", f"{col} must be a finite number, got {raw[pos]!r}"))
+            elif positive and not v > 0:
+                out.append(Problem(file, f"{what} {idx}", f"{col} must be positive, got {v:g}"))
+    return out
+
+
+def _comma_hint(raw: object) -> str:
+    """A hint for a number written with a decimal comma (careless spreadsheet export)."""
+    return "; a decimal comma? use a point" if isinstance(raw, str) and re.fullmatch(r"\s*-?\d+,\d+\s*", raw) else ""
+
+
+def _finite_optional(df: pd.DataFrame, columns: Iterable[str], file: str, what: str) -> list[Problem]:
+    """Optional numeric columns: empty is fine, a value must be a finite number."""
+    out = []
+    for col in columns:
+        if col not in df:
+            continue
+        raw = df[col]
+        values = pd.to_numeric(raw, errors="coerce")
+        given = raw.notna() & (raw.astype(str).str.strip() != "")
+        for idx in df.index[given & ~np.isfinite(values.fillna(np.inf))]:
+            out.append(Problem(file, f"{what} {idx}", f"{col} must be a finite number, got {raw[idx]!r}{_comma_hint(raw[idx])}"))
     return out
 
 
@@ -267,6 +114,7 @@ def _check_lines(net: Network) -> list[Problem]:
     lines = net.lines
     out = _duplicates(lines.index, "lines.csv", "line")
     out += _bad_numbers(lines, ["length_m", "rated_kw"], "lines.csv", "line", positive=True)
+    out += _finite_optional(lines, ["r_ohm_per_km", "x_ohm_per_km"], "lines.csv", "line")
     known = set(net.nodes.index)
     for end in ("from_node", "to_node"):
         for idx in lines.index[~lines[end].isin(known)]:
@@ -309,6 +157,7 @@ def _check_customers(customers: pd.DataFrame, net: Network) -> list[Problem]:
     f = "customers.csv"
     out = _duplicates(customers.index, f, "customer")
     out += _bad_numbers(customers, ["x", "y"], f, "customer", positive=False)
+    out += _finite_optional(customers, ["annual_kwh", "charge_kw", "discharge_kw"], f, "customer")
     for idx in customers.index[~customers["node_id"].isin(net.nodes.index)]:
         out.append(Problem(f, f"customer {idx}", f"node {customers.at[idx, 'node_id']!r} is not in nodes.csv"))
     busbar_ok = int((net.nodes["kind"] == "busbar").sum()) == 1
@@ -338,15 +187,24 @@ def _check_readings(readings: pd.DataFrame, customers: pd.DataFrame) -> list[Pro
     f = "meter_readings.csv"
     out = []
     p = pd.to_numeric(readings["p_kw"], errors="coerce")
-    bad = readings.index[p.isna() | ~np.isfinite(p.fillna(0.0))]
-    for idx in bad[:50]:
-        value, cid = readings.at[idx, "p_kw"], readings.at[idx, "customer_id"]
-        out.append(Problem(f, f"row {idx + 2}", f"p_kw is not a finite number ({value!r}) for customer {cid}"))
+    bad = np.flatnonzero((p.isna() | ~np.isfinite(p.fillna(0.0))).to_numpy())
+    for pos in bad[:50]:
+        value, cid = readings["p_kw"].iloc[pos], readings["customer_id"].iloc[pos]
+        shown = repr(value) if isinstance(value, str) else f"{float(value):g}"
+        out.append(Problem(f, f"row {pos + 2}", f"p_kw is not a finite number ({shown}{_comma_hint(value)}) for customer {cid}"))
     if len(bad) > 50:
         out.append(Problem(f, f"{len(bad) - 50} more row(s)", "p_kw is not a finite number"))
-    ts = pd.to_datetime(readings["timestamp"], errors="coerce")
-    for idx in readings.index[ts.isna()][:20]:
-        out.append(Problem(f, f"row {idx + 2}", f"timestamp {readings.at[idx, 'timestamp']!r} is not a date-time"))
+    ts = parse_timestamps(readings["timestamp"])
+    unreadable = np.flatnonzero(ts.wall.isna().to_numpy())
+    for pos in unreadable[:20]:
+        out.append(Problem(f, f"row {pos + 2}", not_a_time_hint(readings["timestamp"].iloc[pos])))
+    if len(unreadable) > 20:
+        out.append(Problem(f, f"{len(unreadable) - 20} more row(s)", "timestamp is not a date-time"))
+    if ts.mixed:
+        out.append(Problem(f, "timestamp", ts.mixed_message(first_row=2)))
+    cid = readings["customer_id"]
+    for pos in np.flatnonzero((cid.isna() | (cid.astype(str).str.strip() == "")).to_numpy())[:20]:
+        out.append(Problem(f, f"row {pos + 2}", "customer_id is empty"))
     unknown = readings.loc[~readings["customer_id"].isin(customers.index), "customer_id"]
     for cid, rows in unknown.groupby(unknown).groups.items():
         out.append(Problem(f, f"{len(rows)} row(s) from row {rows[0] + 2}", f"readings for unknown customer {cid!r}"))
@@ -399,21 +257,38 @@ def _check_streets(case: Case) -> list[Problem]:
     f = "streets.geojson"
     seg = case.streets.segments
     out = _duplicates(seg.index, f, "street")
-    bad_geom = ~seg.geometry.geom_type.isin(["LineString"]) | seg.geometry.is_empty
-    for idx in seg.index[bad_geom]:
+    line = seg.geometry.geom_type.isin(["LineString"]).to_numpy(dtype=bool) & ~seg.geometry.is_empty.to_numpy(dtype=bool)
+    for idx in seg.index[~line]:
         out.append(Problem(f, f"street {idx}", "geometry must be a non-empty LineString"))
-    cost = pd.to_numeric(seg["cost_per_m"], errors="coerce")
-    for idx in seg.index[cost.notna() & ~(cost > 0)]:
-        out.append(Problem(f, f"street {idx}", f"cost_per_m must be positive, got {cost[idx]:g}"))
+    geoms = seg.geometry.to_numpy()
+    finite = line & np.array(
+        [bool(np.isfinite(shapely.get_coordinates(g)).all()) if ok else False for g, ok in zip(geoms, line)], dtype=bool
+    )
+    for idx in seg.index[line & ~finite]:
+        out.append(Problem(f, f"street {idx}", "has a coordinate that is not a finite number"))
+    length = np.where(finite, shapely.length(np.where(finite, geoms, None)), np.nan)
+    zero = finite & ~(length > 0)
+    for idx in seg.index[zero]:
+        out.append(Problem(f, f"street {idx}", "has zero length (all its points coincide)"))
+    usable = finite & ~zero
+    crossing = usable & ~np.asarray(shapely.is_simple(np.where(usable, geoms, None)), dtype=bool)
+    for idx in seg.index[crossing]:
+        out.append(Problem(f, f"street {idx}", "crosses itself: split it where it crosses, into simple segments"))
+    bad_geom = ~(usable & ~crossing)
+    cost = pd.to_numeric(seg["cost_per_m"], errors="coerce").to_numpy(dtype=float)
+    for idx, c in zip(seg.index, cost):
+        if not np.isnan(c) and not (np.isfinite(c) and c > 0):
+            out.append(Problem(f, f"street {idx}", f"cost_per_m must be a positive finite number, got {c:g}"))
     good = seg[~bad_geom]
     nodes = case.network.nodes
     if good.empty or int((nodes["kind"] == "busbar").sum()) != 1:
         if good.empty:
             out.append(Problem(f, "", "no usable street segment"))
         return out
-    xy = pd.DataFrame({"x": pd.to_numeric(nodes["x"], errors="coerce"), "y": pd.to_numeric(nodes["y"], errors="coerce")}).dropna()
-    cust = case.customers
-    cxy = pd.DataFrame({"x": pd.to_numeric(cust["x"], errors="coerce"), "y": pd.to_numeric(cust["y"], errors="coerce")}).dropna()
+    xy = _finite_xy(nodes)
+    cxy = _finite_xy(case.customers)
+    if xy.empty:
+        return out
     points = np.vstack([xy.to_numpy(), cxy.to_numpy()]) if len(cxy) else xy.to_numpy()
     component, snap_m = _street_component_of_points(good.geometry.to_numpy(), points)
     component, c_snap_m, snap_m = component[: len(xy)], snap_m[len(xy) :], snap_m[: len(xy)]
@@ -424,10 +299,16 @@ def _check_streets(case: Case) -> list[Problem]:
         if d > limit:
             out.append(Problem(f, what, f"is {d:.0f} m from the nearest street (limit streets.max_snap_m = {limit:g} m)"))
     cut_off = [n for n, c in zip(xy.index, component) if c != busbar_comp]
-    if cut_off:
+    if cut_off and busbar_comp is not None:
         shown = ", ".join(map(str, cut_off[:10])) + (" ..." if len(cut_off) > 10 else "")
         out.append(Problem(f, f"{len(cut_off)} network node(s)", f"cannot be reached along streets from the busbar: {shown}"))
     return out
+
+
+def _finite_xy(df: pd.DataFrame) -> pd.DataFrame:
+    """``x``, ``y`` of the rows whose coordinates are finite numbers (the others are reported elsewhere)."""
+    xy = pd.DataFrame({"x": pd.to_numeric(df["x"], errors="coerce"), "y": pd.to_numeric(df["y"], errors="coerce")})
+    return xy[np.isfinite(xy).all(axis=1)]
 
 
 def _street_component_of_points(lines: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
