@@ -243,9 +243,9 @@ def decision_html(
         f"<p class='note'>{html.escape(rec.reason() + solver)} Costs in the case's currency.</p>",
         "</div><div class='decision-map'>",
         map_block,
+        print_figure,
         feeder_legend_html(case, runs[m]),
         map_note,
-        print_figure,
         "</div></div>",
     ]
     return "".join(parts)

@@ -193,7 +193,7 @@ def _tradeoff_html(case: Case, runs: dict[str, MethodOutputs], rec: Recommendati
         f"{_table_html(slope_table(data, m))}</details>"
         for m in methods
     )
-    return intro + f"<ul class='summary'>{words}</ul>" + _figure_html("Cost against expected imbalance", fig, dpi) + tables
+    return intro + _figure_html("Cost against expected imbalance", fig, dpi) + f"<ul class='summary'>{words}</ul>" + tables
 
 
 def _comparison_html(case: Case, runs: dict[str, MethodOutputs]) -> str:

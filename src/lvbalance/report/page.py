@@ -53,12 +53,13 @@ figcaption { font-weight: 600; color: #333; margin-top: 0.3em; }
   body { max-width: none; padding: 0; font-size: 9.5pt; }
   nav, iframe.map, .screen-only { display: none !important; }
   .print-only { display: block; }
-  .print-only img { max-height: 118mm; }
+  .print-only img { max-height: 112mm; }
+  .print-only figure { margin: 0; }
   section { break-before: page; }
   section#recommended-plan { break-before: avoid; }
   h2, h3 { break-after: avoid; }
   figure, table.data, .card, .cards, ul.legend, p.sentence { break-inside: avoid; }
-  figure img { max-height: 170mm; width: auto; }
+  figure img { max-height: 125mm; width: auto; }  /* a figure fits on a page with its section's intro */
   .decision { grid-template-columns: 5fr 7fr; gap: 1em; }
   .decision p.sentence { font-size: 1.1em; }
   a { color: inherit; text-decoration: none; }
