@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from lvbalance.report.decision import decision_sentence, feeder_legend_html, key_figures, recommend, why_no_move_text
+from lvbalance.report.decision import decision_html, decision_sentence, feeder_legend_html, key_figures, recommend, why_no_move_text
 from lvbalance.report.outputs import MethodOutputs
 from lvbalance.results import Move, Plan
 from tests.fixtures import fig3_case, fig3_tail_move
@@ -103,7 +103,8 @@ def test_key_figures() -> None:
     assert figures["customers moved"] == ("2", "in 1 move")
     assert figures["highest line loading"] == ("80% → 60%", "of rating, over all steps")
     assert figures["cost per point of E[I]"] == ("3,000", "average over the plan's cut")
-    assert "cost per point of E[I]" not in dict((k, v) for k, v, _ in key_figures(runs(), "v2g_only"))
+    no_move = [label for label, _, _ in key_figures(runs(), "v2g_only")]
+    assert no_move == ["cost", "gain in expected imbalance", "peak imbalance", "highest line loading"]
 
 
 def test_feeder_legend_counts_customers_before_and_after() -> None:
@@ -112,3 +113,16 @@ def test_feeder_legend_counts_customers_before_and_after() -> None:
     assert "line cut by a move" in legend
     assert "line cut by a move" not in feeder_legend_html(case(), runs()["v2g_only"])
     assert "<b>F1</b> 6 customers" in feeder_legend_html(case(), runs()["v2g_only"])
+
+
+def test_first_screen_without_a_move_says_why(tmp_path: Path) -> None:
+    r = runs(m1=run("m1", 9.5, [], folder=tmp_path), m2=run("m2", 10.0, [], folder=tmp_path), m3=run("m3", 10.0, [], folder=tmp_path))
+    (tmp_path / "m1").mkdir()
+    (tmp_path / "m1" / "why_no_move.json").write_text(json.dumps({"text": "no move pays at imbalance_weight 5,000 per point."}))
+    rec = recommend(case(), r)
+    assert rec.method == "m1"  # ties with v2g_only (9.5 %, no cost): the paper's method
+    page = decision_html(case(), r, rec, map_block="<iframe class='map'></iframe>", print_figure="", map_note="<p>note</p>")
+    assert "<p class='sentence'>Move no customer, and schedule EV charging and V2G discharging as planned" in page
+    assert "<b>Why no customer moves:</b> No move pays at imbalance_weight 5,000 per point.</p>" in page
+    assert page.index("<iframe class='map'>") < page.index("<ul class='legend'>") < page.index("<p>note</p>")
+    assert "line cut by a move" not in page

@@ -165,8 +165,9 @@ def key_figures(runs: dict[str, MethodOutputs], method: str) -> list[tuple[str, 
         ("cost", f"{plan.total_cost:,.0f}", f"{length:,.0f} m of new line" if plan.moves else "no construction"),
         ("gain in expected imbalance", f"{e0 - e1:.2f} points", f"E[I] {e0:.2f} % → {e1:.2f} %"),
         ("peak imbalance", f"{p0:.1f} % → {p1:.1f} %", "worst step of any scenario"),
-        ("customers moved", f"{plan.moved_customers}", f"in {len(plan.moves)} move{'s' if len(plan.moves) != 1 else ''}"),
     ]
+    if plan.moves:
+        figures.append(("customers moved", f"{plan.moved_customers}", f"in {len(plan.moves)} move{'s' if len(plan.moves) != 1 else ''}"))
     lo0, lo1 = mt.get("max_line_loading_before"), mt.get("max_line_loading_after")
     if isinstance(lo0, int | float) and isinstance(lo1, int | float):
         figures.append(("highest line loading", f"{lo0:.0%} → {lo1:.0%}", "of rating, over all steps"))
