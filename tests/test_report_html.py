@@ -66,6 +66,8 @@ def test_plan_summary_without_moves_and_with_slack():
     text = summary_of([], expected_imbalance_after_pct=10.01, mip_gap=None, route_length_m=0.0, violations=[{"line": "l1"}, {"line": "l2"}])
     assert text.startswith("No move. Expected imbalance 10.00 % → 10.01 % (no change); ")
     assert text.endswith("solver status optimal, solved in 3.2 s. 2 line rule(s) met only with penalised slack.")
+    stopped = summary_of([], status="time_limit", route_length_m=0.0)
+    assert "solver status stopped at its time limit, MIP gap 2.0%, solved in 3.2 s." in stopped
 
 
 # --------------------------------------------------------------------------- the report of a real run

@@ -221,6 +221,13 @@ def _smoothness_table(runs: dict[str, MethodOutputs]) -> pd.DataFrame | None:
 # --------------------------------------------------------------------------- words and numbers
 
 
+#: ``metrics.json`` ``status`` in words (:class:`lvbalance.results.SolveStatus`).
+_STATUS_WORDS = {
+    "time_limit": "stopped at its time limit",
+    "time_limit_no_plan": "no plan found within the time limit (the plan without moves is shown)",
+}
+
+
 def plan_summary(runs: dict[str, MethodOutputs], method: str) -> str:
     """One paragraph saying what ``method`` does and achieves, in plain text.
 
@@ -260,7 +267,7 @@ def plan_summary(runs: dict[str, MethodOutputs], method: str) -> str:
     change = f" ({rel:+.0f} %)" if abs(rel) >= 0.5 else " (no change)"
     gap = mt.get("mip_gap")
     solver = (
-        f"solver status {mt['status']}"
+        f"solver status {_STATUS_WORDS.get(str(mt['status']), mt['status'])}"
         + (f", MIP gap {gap:.1%}" if isinstance(gap, float) else "")
         + f", solved in {mt['solve_time_s']:.1f} s"
     )
