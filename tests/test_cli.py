@@ -64,6 +64,10 @@ def test_plan_with_evaluation(tmp_path: Path) -> None:
     assert set(metrics["extra"]) == {"ac", "out_of_sample"}
     assert metrics["extra"]["out_of_sample"]["mean_pct"] == pytest.approx(oos.loc["m2", "mean_pct"])
     assert list(pd.read_csv(out / "ac_check.csv").columns) == ["figure", "as built", "m2"]
+    text = " ".join(result.output.split())
+    assert "lowest voltage" in text and "held-out days" in text  # human labels, not keys
+    assert "min_voltage_pu" not in text and "days_better_than_baseline" not in text
+    assert "plan (m2): Move " in text
     check = CliRunner().invoke(app, ["check", str(case_dir), str(out)])
     assert check.exit_code == 0, check.output
 

@@ -24,6 +24,7 @@ from lvbalance.report.fig_schedules import ev_schedule_data
 from lvbalance.report.html import plan_summary, render_report, report_figures, write_report
 from lvbalance.report.map import map_layers
 from lvbalance.report.outputs import MethodOutputs, as_built_feeder_loads, read_run
+from lvbalance.report.style import feeder_colours
 from lvbalance.results import Move, Plan
 from tests.fixtures import X0, Y0, fig3_case, fig3_tail_move
 
@@ -65,6 +66,8 @@ def test_plan_summary_without_moves_and_with_slack():
     text = summary_of([], expected_imbalance_after_pct=10.01, mip_gap=None, route_length_m=0.0, violations=[{"line": "l1"}, {"line": "l2"}])
     assert text.startswith("No move. Expected imbalance 10.00 % → 10.01 % (no change); ")
     assert text.endswith("solver status optimal, solved in 3.2 s. 2 line rule(s) met only with penalised slack.")
+    stopped = summary_of([], status="time_limit", route_length_m=0.0)
+    assert "solver status stopped at its time limit, MIP gap 2.0%, solved in 3.2 s." in stopped
 
 
 # --------------------------------------------------------------------------- the report of a real run
@@ -139,6 +142,15 @@ def test_report_figures_in_order(written):
     ]
 
 
+SECTIONS = ["recommended-plan", "trade-off-cost-against-expected-imbalance", "comparison-of-the-methods"]
+
+
+def section(page: str, anchor: str) -> str:
+    """The HTML of one section of the page."""
+    start = page.index(f"<section id='{anchor}'>")
+    return page[start : page.index("</section>", start)]
+
+
 def test_report_is_one_file_with_tables_map_and_figures(written, tmp_path):
     case, out = written
     work = copy_of(out, tmp_path)
@@ -146,9 +158,20 @@ def test_report_is_one_file_with_tables_map_and_figures(written, tmp_path):
     assert path == work / "report.html" and not list(work.glob(".report.html*"))
     assert path.stat().st_mode & 0o777 == 0o644
     page = path.read_text(encoding="utf-8")
-    assert figures_in(page) == [t for t, _ in report_figures(case, read_run(work))]
+    # the plan figure printed in place of the map, then the figures section
+    assert figures_in(page) == [f"Plan on the map: {M1}"] + [t for t, _ in report_figures(case, read_run(work))]
     sections = re.findall(r"<section id='([^']+)'><h2>", page)
-    assert sections == ["comparison-of-the-methods-table-2", "the-plans-in-words", "map", "figures"]
+    assert sections == [*SECTIONS, "figures"]
+    # the first section leads with the decision: sentence, figures, the map and its legend
+    first = section(page, "recommended-plan")
+    plan = json.loads((work / "m1" / "plan.json").read_text())
+    n = plan["moved_customers"]
+    assert f"<p class='sentence'>Move {n} customer{'s' if n > 1 else ''} in {len(plan['moves'])} move" in first
+    assert f"for {plan['total_cost']:,.0f} the expected imbalance falls from" in first
+    assert "<iframe class='map'" in first and "<ul class='legend'>" in first
+    assert "<b>F1</b>" in first and "<b>F2</b>" in first
+    assert "Why m1: of the methods in this run, its plan scores lowest" in first
+    assert "was not computed in this run" in section(page, SECTIONS[1])  # no tradeoff.csv here
     assert f"<td>m1</td><td>{html_mod.escape(METHODS['m1'].name)}</td>" in page  # Table 2's row
     plan = json.loads((work / "m1" / "plan.json").read_text())
     assert f"<h3>Moves of {html_mod.escape(M1)}</h3>" in page
@@ -167,8 +190,30 @@ def test_report_shows_the_evaluation_tables_when_written(written, tmp_path):
     pd.DataFrame({"max_line_loading": [1234.5, 0.25]}, index=pd.Index(["baseline", "m1"], name="method")).to_csv(work / "ac_check.csv")
     page = write_report(case, work).read_text(encoding="utf-8")
     sections = re.findall(r"<section id='([^']+)'><h2>", page)
-    assert sections == ["comparison-of-the-methods-table-2", "the-plans-in-words", "ac-power-flow-check-pandapower", "map", "figures"]
-    assert "<td class=num>1,234.500</td>" in page and "<td class=num>0.250</td>" in page
+    assert sections == [*SECTIONS, "ac-power-flow-check", "figures"]
+    assert "<td class=num>1,234.500</td>" in page and "<td class=num>0.250</td>" in page  # an unknown key: as it is
+
+
+def test_evaluation_tables_have_human_labels(written, tmp_path):
+    case, out = written
+    work = copy_of(out, tmp_path)
+    ac = pd.DataFrame(
+        {"as built": [0.99123, 3.0], "m1": [0.995, 0.0]}, index=pd.Index(["min_voltage_pu", "nonconverged_runs"], name="figure")
+    )
+    ac.to_csv(work / "ac_check.csv")
+    oos = pd.DataFrame(
+        {"days": [3, 3], "mean_pct": [9.0, 7.0], "baseline_mean_pct": [9.0, 9.0], "days_better_than_baseline": [0, 3]},
+        index=pd.Index(["baseline", "m1"], name="method"),
+    )
+    oos.to_csv(work / "out_of_sample.csv")
+    page = write_report(case, work).read_text(encoding="utf-8")
+    body = section(page, "ac-power-flow-check") + section(page, "out-of-sample-check-on-held-out-days")
+    for raw in ("min_voltage_pu", "nonconverged_runs", "days_better_than_baseline", "mean_pct", "baseline_mean_pct"):
+        assert raw not in body
+    assert "<td>lowest voltage [p.u.]</td><td class=num>0.991</td><td class=num>0.995</td>" in body
+    assert "<td>power flows that did not converge</td><td class=num>3</td>" in body
+    assert "<th>days better than as built</th>" in body and "<td>as built</td>" in body
+    assert "as built: mean" not in body  # repeated on every row: left out when the baseline has its own row
 
 
 def test_report_of_a_single_plan_folder(written):
@@ -177,6 +222,7 @@ def test_report_of_a_single_plan_folder(written):
     assert list(runs) == ["m1"]
     page = render_report(case, runs)
     assert figures_in(page) == [
+        f"Plan on the map: {M1}",  # printed in place of the map
         f"Plan on the map: {M1}",
         f"EV schedule: {M1}",
         "Imbalance over the day, per scenario",
@@ -186,11 +232,40 @@ def test_report_of_a_single_plan_folder(written):
     assert "ac-power-flow-check" not in page  # no out_dir: no evaluation section
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (Debian: apt-get install chromium); the report is not rendered")
-def test_report_renders_in_headless_chromium(written, tmp_path):
+def with_tradeoff(work: Path) -> Path:
+    """A synthetic ``tradeoff.csv`` for m1 whose middle point is the run's plan (cost and E[I] of its files)."""
+    plan = json.loads((work / "m1" / "plan.json").read_text())
+    mt = json.loads((work / "m1" / "metrics.json").read_text())
+    e0, e1, cost = mt["expected_imbalance_before_pct"], mt["expected_imbalance_after_pct"], plan["total_cost"]
+    moves = "; ".join(f"{mv['end_node']}/{len(mv['customers'])} -> {mv['to_node']}" for mv in plan["moves"])
+    pd.DataFrame(
+        {
+            "budget": [0.0, cost, float("inf")],
+            "cost": [0.0, cost, 3 * cost],
+            "expected_imbalance_pct": [e0, e1, e1 / 2],
+            "peak_imbalance_pct": [2 * e0, 2 * e1, e1],
+            "moved_customers": [0, plan["moved_customers"], plan["moved_customers"] + 1],
+            "moves": ["no move", moves, moves + "; n6/1 -> m2"],
+            "chosen": [False, True, False],
+        }
+    ).to_csv(work / "m1" / "tradeoff.csv", index=False)
+    return work
+
+
+def test_report_shows_the_tradeoff_when_written(written, tmp_path):
     case, out = written
-    path = write_report(case, copy_of(out, tmp_path))
-    png = tmp_path / "report.png"
+    work = with_tradeoff(copy_of(out, tmp_path))
+    page = write_report(case, work).read_text(encoding="utf-8")
+    body = section(page, SECTIONS[1])
+    assert "Cost against expected imbalance" in figures_in(body)
+    plan = json.loads((work / "m1" / "plan.json").read_text())
+    mt = json.loads((work / "m1" / "metrics.json").read_text())
+    per_point = 2 * plan["total_cost"] / (mt["expected_imbalance_after_pct"] / 2)  # the slope to the next point
+    assert f"{per_point:,.0f} per point of imbalance" in html_mod.unescape(body)
+    assert "was not computed" not in body
+
+
+def chromium(*args: str, profile: Path) -> subprocess.CompletedProcess:
     cmd = [
         CHROMIUM,
         "--headless",
@@ -201,12 +276,36 @@ def test_report_renders_in_headless_chromium(written, tmp_path):
         "--disable-background-networking",
         "--disable-component-update",
         "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        f"--screenshot={png}",
-        "--window-size=1400,2000",
-        "--virtual-time-budget=3000",
-        path.as_uri(),
+        f"--user-data-dir={profile}",
+        "--virtual-time-budget=5000",
+        *args,
     ]
-    subprocess.run(cmd, check=True, capture_output=True, timeout=120)
-    assert png.stat().st_size > 20_000
+    return subprocess.run(cmd, check=True, capture_output=True, timeout=120, text=True)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (Debian: apt-get install chromium); the report is not rendered")
+def test_report_renders_in_headless_chromium(written, tmp_path):
+    """The page's own check (page.RENDER_CHECK) after load: Leaflet drew the map's features inside
+    the iframe and every figure decoded, the trade-off figure among them; the first screen's
+    screenshot shows the feeders' colours where the map is."""
+    from PIL import Image
+
+    case, out = written
+    path = write_report(case, with_tradeoff(copy_of(out, tmp_path)))
+    dom = chromium("--dump-dom", path.as_uri(), profile=tmp_path / "profile").stdout
+    drawn = re.findall(r"<iframe class=\"map\"[^>]*data-rendered=\"([^\"]*)\"", dom)
+    layers = map_layers(case, read_run(path.parent))
+    shown = sum(len(layers[n]["features"]) for n in ("streets", "network after m1", "moves m1", "customers"))
+    assert drawn == [str(shown)]
+    figures = re.findall(r"<img alt=\"([^\"]*)\" src=\"data:image/png;base64,[^\"]+\" data-rendered=\"([^\"]*)\"", dom)
+    assert ("Cost against expected imbalance", "yes") in figures
+    assert len(figures) == len(figures_in(path.read_text(encoding="utf-8"))) and {r for _, r in figures} == {"yes"}
+
+    png = tmp_path / "first_screen.png"
+    chromium(f"--screenshot={png}", "--window-size=1400,1000", path.as_uri(), profile=tmp_path / "profile")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    rgb = np.asarray(Image.open(png).convert("RGB")).astype(int)
+    right = rgb[150:660, 560:1380]  # the map on the first screen (its legend is below)
+    for colour in feeder_colours(case).values():
+        c = np.array([int(colour[k : k + 2], 16) for k in (1, 3, 5)])
+        assert (np.abs(right - c).sum(axis=2) < 30).sum() > 50, f"feeder colour {colour} not on the first screen's map"

@@ -94,6 +94,18 @@ class Metrics:
     build_time_s: float
     solve_time_s: float
     model_size: dict[str, int]
+    ev_total_variation_ratio_median: float = math.nan
+    """median over EV-days of TV(scheduled) / TV(uncontrolled) [-] (:mod:`lvbalance.evaluate.variation`)"""
+    ev_days_with_pulse_before_pct: float = math.nan
+    """EV-days with a 0 -> >= 3 kW -> 0 pulse, uncontrolled charging [%]"""
+    ev_days_with_pulse_after_pct: float = math.nan
+    """EV-days with a 0 -> >= 3 kW -> 0 pulse, as scheduled [%]"""
+    load_rate_variation_before: float = math.nan
+    """expected total variation of the feeder load rates, summed over feeders, as built [-]"""
+    load_rate_variation_after: float = math.nan
+    """the same after the plan (scheduled EVs) [-]"""
+    load_rate_variation_ratio: float = math.nan
+    """after / before [-]"""
     violations: list[dict[str, Any]] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 

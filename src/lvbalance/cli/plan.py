@@ -41,7 +41,7 @@ def print_comparison(table: Any) -> None:
     ):
         t.add_column(head, justify="left" if head == "id" else "right")
     for mid, r in table.iterrows():
-        gap = "-" if r["mip_gap"] != r["mip_gap"] else f"{r['mip_gap']:.1e}"
+        gap = "-" if r["mip_gap"] != r["mip_gap"] else f"{r['mip_gap']:.1%}"
         t.add_row(
             str(mid),
             f"{r['expected_imbalance_before_pct']:.2f} → {r['expected_imbalance_after_pct']:.2f}",
@@ -95,25 +95,46 @@ def run_methods(
         if r.why is not None:
             console.print(f"  {mid}: {r.why.text} [dim]({r.why.time_s:.1f} s)[/]", highlight=False)
     print_evaluation(out)
+    print_decision(case, out)
     console.print(f"[green]done[/] in {elapsed:.1f} s; outputs in {out.resolve()}")
     console.print(f"report: [bold]{report.resolve()}[/]")
 
 
 def print_evaluation(out: Path) -> None:
+    """The AC check and out-of-sample tables, with the report's human labels and units."""
     import pandas as pd
+    from rich.markup import escape
 
-    for name, title in (("ac_check.csv", "AC power-flow check"), ("out_of_sample.csv", "Out-of-sample (held-out days)")):
+    from lvbalance.report.labels import ac_check_table, out_of_sample_table
+
+    for name, title, relabel in (
+        ("ac_check.csv", "AC power-flow check", ac_check_table),
+        ("out_of_sample.csv", "Out-of-sample check on held-out days", out_of_sample_table),
+    ):
         path = out / name
         if not path.is_file():
             continue
-        df = pd.read_csv(path, index_col=0)
+        df = relabel(pd.read_csv(path, index_col=0))
         t = Table(title=title, title_justify="left")
-        t.add_column(df.index.name or "")
+        t.add_column(escape(df.index.name or ""))
         for c in df.columns:
-            t.add_column(str(c), justify="right")
+            t.add_column(escape(str(c)), justify="right")  # units in brackets are not rich markup
         for idx, row in df.iterrows():
-            t.add_row(str(idx), *(f"{v:,.3f}" if isinstance(v, float) else str(v) for v in row))
+            t.add_row(escape(str(idx)), *(escape(str(v)) for v in row))
         console.print(t)
+
+
+def print_decision(case: Case, out: Path) -> None:
+    """The plan the report recommends, in one sentence (:mod:`lvbalance.report.decision`)."""
+    from rich.markup import escape
+
+    from lvbalance.report.decision import decision_sentence, recommend
+    from lvbalance.report.outputs import read_run
+
+    runs = read_run(out)
+    rec = recommend(case, runs)
+    what = "recommended plan" if len(runs) > 1 else "plan"
+    console.print(f"[bold]{what}[/] ({rec.method}): {escape(decision_sentence(runs, rec.method))}", highlight=False)
 
 
 @app.command()

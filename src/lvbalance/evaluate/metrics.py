@@ -11,14 +11,25 @@ from __future__ import annotations
 import numpy as np
 
 from lvbalance.dims import CUSTOMER, SCENARIO, STEP
-from lvbalance.flows import expected_imbalance_pct, feeder_imbalance_pct, feeder_loads, imbalance_table_pct, line_flows, max_run, rewire
+from lvbalance.evaluate.variation import expected_load_rate_variation, load_rate_cube, schedule_variation
+from lvbalance.flows import (
+    expected_imbalance_pct,
+    feeder_imbalance_pct,
+    feeder_loads,
+    imbalance_table_pct,
+    line_flows,
+    load_rates,
+    max_run,
+    rewire,
+)
 from lvbalance.model.extract import customer_power
 from lvbalance.model.run import MethodResult
 from lvbalance.results import Metrics
 
 
 def compute_metrics(result: MethodResult) -> Metrics:
-    """Imbalance before and after (Eq 14-15), line loading and heavy-load runs (Eq 20), cost, size."""
+    """Imbalance before and after (Eq 14-15), line loading and heavy-load runs (Eq 20), cost, size,
+    and how jagged the EV schedules and feeder load rates are (:mod:`lvbalance.evaluate.variation`)."""
     built, info, plan = result.built, result.info, result.plan
     d = built.data
     case = d.case
@@ -27,7 +38,8 @@ def compute_metrics(result: MethodResult) -> Metrics:
     scen = list(d.probability[SCENARIO].values)
 
     flows0 = line_flows(case, rewire(case, []), customer_power(built, None), customers)
-    imb0 = feeder_imbalance_pct(case, feeder_loads(case, flows0))
+    loads0 = feeder_loads(case, flows0)
+    imb0 = feeder_imbalance_pct(case, loads0)
     imb1 = imbalance_table_pct(result.feeder_loads).unstack(STEP).reindex(scen).to_numpy()
     flows1 = line_flows(case, rewire(case, plan.moves), customer_power(built, result.schedules), customers)
 
@@ -45,6 +57,11 @@ def compute_metrics(result: MethodResult) -> Metrics:
         }
         for k, s in enumerate(scen)
     ]
+    # total variation, from the output tables (as built: uncontrolled charging, no move)
+    sv = schedule_variation(result.schedules.table)
+    feeders = list(case.network.feeder_rating_kw.index)
+    tv0 = expected_load_rate_variation(load_rates(case, loads0), beta)
+    tv1 = expected_load_rate_variation(load_rate_cube(result.feeder_loads, [str(x) for x in scen], feeders), beta)
     return Metrics(
         method=built.method.id,
         status=info.status,
@@ -65,6 +82,12 @@ def compute_metrics(result: MethodResult) -> Metrics:
         build_time_s=built.build_time_s,
         solve_time_s=info.solve_time_s,
         model_size=built.size,
+        ev_total_variation_ratio_median=sv.tv_ratio_median,
+        ev_days_with_pulse_before_pct=sv.pulse_before_pct,
+        ev_days_with_pulse_after_pct=sv.pulse_after_pct,
+        load_rate_variation_before=tv0,
+        load_rate_variation_after=tv1,
+        load_rate_variation_ratio=tv1 / tv0 if tv0 > 0 else float("nan"),
         violations=result.violations,
     )
 

@@ -1,8 +1,11 @@
 """One self-contained ``report.html`` for a written output folder (DESIGN.md, "Outputs").
 
-The report says the plan in words and numbers, shows the comparison table (Table 2), the
-tables of the evaluation when written, the interactive map of :mod:`lvbalance.report.map`
-and the figures (:mod:`lvbalance.report.fig_plan`, :mod:`~lvbalance.report.fig_schedules`,
+The report leads with the decision (:mod:`lvbalance.report.decision`): the recommended plan
+in one sentence, its cost and gain, the map with the moves and a feeder legend. Then the
+cost-imbalance trade-off (:mod:`lvbalance.report.fig_tradeoff`, when ``tradeoff.csv`` was
+written), the comparison of the methods (Table 2, how steady the schedules are, the plans in
+words), the evaluation's tables with human labels (:mod:`lvbalance.report.labels`) and the
+figures (:mod:`lvbalance.report.fig_plan`, :mod:`~lvbalance.report.fig_schedules`,
 :mod:`~lvbalance.report.fig_loads`, :mod:`~lvbalance.report.comparison`) as embedded PNG.
 Everything is read back from the output files and the case.
 """
@@ -13,7 +16,6 @@ import base64
 import datetime as dt
 import html
 import io
-import json
 import logging
 import re
 from pathlib import Path
@@ -24,11 +26,15 @@ from matplotlib.figure import Figure
 
 from lvbalance.case import Case
 from lvbalance.report.comparison import comparison_data, format_comparison, plot_comparison_table
+from lvbalance.report.decision import Recommendation, decision_html, read_why, recommend
 from lvbalance.report.fig_loads import feeder_load_rate_data, imbalance_data, plot_feeder_load_rates, plot_imbalance
 from lvbalance.report.fig_plan import plan_map_data, plot_plan_map
 from lvbalance.report.fig_schedules import EvScheduleData, ev_schedule_data, plot_ev_schedule
+from lvbalance.report.fig_tradeoff import TRADEOFF_NAME, marginal_cost_text, plot_tradeoff, slope_table, tradeoff_data
+from lvbalance.report.labels import SMOOTHNESS_LABELS, ac_check_table, format_value, out_of_sample_table
 from lvbalance.report.map import leaflet_source, map_html
 from lvbalance.report.outputs import BASELINE, MethodOutputs, read_run
+from lvbalance.report.page import PAGE, RENDER_CHECK, STYLE
 from lvbalance.report.style import method_label
 from lvbalance.results import write_atomic
 
@@ -69,30 +75,34 @@ def write_report(case: Case, out_dir: str | Path, *, dpi: int = 100) -> Path:
     return path
 
 
+#: The evaluation's tables: file -> (section title, what it shows, relabelling).
+_EVALUATION = {
+    "ac_check.csv": (
+        "AC power-flow check",
+        "The MILP ignores losses and voltage; every scenario and step is run as an AC power flow "
+        "on the network as built (uncontrolled charging) and after each plan (scheduled EVs). "
+        "New lines get the smallest standard cable that carries their load.",
+        ac_check_table,
+    ),
+    "out_of_sample.csv": (
+        "Out-of-sample check on held-out days",
+        "Each method's moves are kept fixed and only the EV schedule is re-optimised on every "
+        "held-out day of real meter data; the daily imbalance [%] is compared with the network as built.",
+        out_of_sample_table,
+    ),
+}
+
+
 def _evaluation_sections(out_dir: Path | None) -> list[tuple[str, str]]:
-    """Tables the pipeline's evaluation wrote next to the method folders, when present."""
+    """Tables the pipeline's evaluation wrote next to the method folders, when present, with human labels."""
     if out_dir is None:
         return []
     out = []
-    texts = {
-        "ac_check.csv": (
-            "AC power-flow check (pandapower)",
-            "The MILP ignores losses and voltage; every scenario and step is run as an AC power flow "
-            "on the network as built (uncontrolled charging) and after each plan (scheduled EVs). "
-            "New lines get the smallest standard cable that carries their load.",
-        ),
-        "out_of_sample.csv": (
-            "Out-of-sample evaluation on held-out days",
-            "Each method's moves are kept fixed and only the EV schedule is re-optimised on every "
-            "held-out day of real meter data; the daily imbalance is compared with the network as built.",
-        ),
-    }
-    for name, (title, intro) in texts.items():
+    for name, (title, intro, relabel) in _EVALUATION.items():
         path = out_dir / name
         if path.is_file():
             df = pd.read_csv(path, index_col=0)
-            shown = df.map(lambda v: f"{v:,.3f}" if isinstance(v, float) else v)
-            out.append((title, f"<p>{html.escape(intro)}</p>" + _table_html(shown)))
+            out.append((title, f"<p>{html.escape(intro)}</p>" + _table_html(relabel(df))))
     return out
 
 
@@ -114,31 +124,108 @@ def render_report(case: Case, runs: dict[str, MethodOutputs], *, dpi: int = 100,
     Returns
     -------
     str
-        The page: sections, tables, the map in an iframe and the figures as data URIs.
+        The page: the decision with the map (in an iframe), the trade-off, the comparison,
+        the evaluation and the figures (as data URIs).
     """
-    comparison = comparison_data(runs)
+    rec = recommend(case, runs)
     sections = [
-        _section("Comparison of the methods (Table 2)", _table_html(format_comparison(comparison))),
-        _section("The plans in words", _summary_html(case, runs)),
-        _section("Map", map_html(case, runs)),
-        _section("Figures", "".join(_figure_html(title, fig, dpi) for title, fig in report_figures(case, runs))),
+        ("Recommended plan", _decision(case, runs, rec, dpi)),
+        ("Trade-off: cost against expected imbalance", _tradeoff_html(case, runs, rec, dpi)),
+        ("Comparison of the methods", _comparison_html(case, runs)),
+        *_evaluation_sections(out_dir),
+        ("Figures", "".join(_figure_html(title, fig, dpi) for title, fig in report_figures(case, runs))),
     ]
-    sections[2:2] = [_section(title, body) for title, body in _evaluation_sections(out_dir)]
     now = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
-    return _PAGE.format(
+    nav = "".join(f"<a href='#{_anchor(t)}'>{html.escape(t.split(':')[0])}</a>" for t, _ in sections[1:])
+    return PAGE.format(
         title=html.escape(f"lvbalance report: {case.name}"),
-        style=_STYLE,
+        style=STYLE,
         name=html.escape(case.name),
         meta=html.escape(
             f"{len(case.network.feeder_outlets)} feeders, {len(case.customers)} customers "
             f"({len(case.ev_customers)} with an EV), CRS {case.crs}; generated {now}"
         ),
-        body="\n".join(sections),
+        nav=nav,
+        body="\n".join(_section(t, b) for t, b in sections),
         leaflet_note=html.escape(leaflet_source()[2]),
+        check=RENDER_CHECK,
     )
 
 
+def _decision(case: Case, runs: dict[str, MethodOutputs], rec: Recommendation, dpi: int) -> str:
+    """The first screen; in print the static plan figure replaces the interactive map."""
+    m = rec.method
+    printed = ""
+    if runs[m].plan.moves:
+        fig = plot_plan_map(case, plan_map_data(case, runs[m]))
+        printed = f"<div class='print-only'>{_figure_html(f'Plan on the map: {method_label(m)}', fig, dpi)}</div>"
+    note = (
+        "<p class='note screen-only'>The map shows this plan; the layers button at its top right switches to other "
+        "methods' plans or the network as built; click a line, route or customer for its details.</p>"
+    )
+    block = map_html(case, runs, focus=m, intro=False)
+    moves = f"<h3>The moves of {html.escape(m)}</h3>" + _table_html(moves_table(runs[m])) if runs[m].plan.moves else ""
+    return decision_html(case, runs, rec, map_block=block, print_figure=printed, map_note=note) + moves
+
+
+def _tradeoff_html(case: Case, runs: dict[str, MethodOutputs], rec: Recommendation, dpi: int) -> str:
+    """The trade-off figure, what each further point costs and each method's points; a note when absent."""
+    data = tradeoff_data(runs)
+    if data.empty:
+        return (
+            f"<p class='note'>No <code>{TRADEOFF_NAME}</code> in the method folders: the cost-imbalance trade-off "
+            "was not computed in this run.</p>"
+        )
+    methods = list(dict.fromkeys(data["method"]))
+    first = rec.method if rec.method in methods else methods[0]
+    words = "".join(
+        f"<li><b>{html.escape(method_label(m))}.</b> {html.escape(marginal_cost_text(data, m))}</li>"
+        for m in [first, *[x for x in methods if x != first]]
+    )
+    intro = (
+        "<p>Each point is a plan that is optimal for its budget: no cheaper plan cuts the expected imbalance "
+        "as much. The ringed point is the plan of this run (chosen by the case's weights); the slope to the "
+        "next point is what each further point of expected imbalance costs.</p>"
+    )
+    fig = plot_tradeoff(data)
+    tables = "".join(
+        f"<details{' open' if m == first else ''}><summary>Points of {html.escape(method_label(m))}</summary>"
+        f"{_table_html(slope_table(data, m))}</details>"
+        for m in methods
+    )
+    return intro + _figure_html("Cost against expected imbalance", fig, dpi) + f"<ul class='summary'>{words}</ul>" + tables
+
+
+def _comparison_html(case: Case, runs: dict[str, MethodOutputs]) -> str:
+    """Table 2, how steady the schedules are, the plans in words, the moves and the per-scenario table."""
+    parts = [_table_html(format_comparison(comparison_data(runs)))]
+    steady = _smoothness_table(runs)
+    if steady is not None:
+        parts.append(
+            "<h3>How steady the schedules are</h3><p class='note'>Total variation (the sum of the step-to-step changes) "
+            "of each EV's power against uncontrolled charging, and of the feeders' load rates against the network as "
+            "built; a pulse is one step at 3 kW or more between two steps at zero.</p>" + _table_html(steady)
+        )
+    parts.append("<h3>The plans in words</h3>" + _summary_html(case, runs))
+    return "\n".join(parts)
+
+
+def _smoothness_table(runs: dict[str, MethodOutputs]) -> pd.DataFrame | None:
+    """The smoothness figures of each ``metrics.json`` (None when no method has them)."""
+    if not any(k in r.metrics for r in runs.values() for k in SMOOTHNESS_LABELS):
+        return None
+    rows = {m: {label: format_value(r.metrics.get(k), fmt) for k, (label, fmt) in SMOOTHNESS_LABELS.items()} for m, r in runs.items()}
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("method")
+
+
 # --------------------------------------------------------------------------- words and numbers
+
+
+#: ``metrics.json`` ``status`` in words (:class:`lvbalance.results.SolveStatus`).
+_STATUS_WORDS = {
+    "time_limit": "stopped at its time limit",
+    "time_limit_no_plan": "no plan found within the time limit (the plan without moves is shown)",
+}
 
 
 def plan_summary(runs: dict[str, MethodOutputs], method: str) -> str:
@@ -173,14 +260,14 @@ def plan_summary(runs: dict[str, MethodOutputs], method: str) -> str:
         )
     else:
         what = "No move."
-        why = _why_no_move(r.folder)
+        why = read_why(r.folder)
         if why:
             what += f" Why: {why[0].upper()}{why[1:]}"
     rel = 100 * (e1 - e0) / e0 if e0 else 0.0
     change = f" ({rel:+.0f} %)" if abs(rel) >= 0.5 else " (no change)"
     gap = mt.get("mip_gap")
     solver = (
-        f"solver status {mt['status']}"
+        f"solver status {_STATUS_WORDS.get(str(mt['status']), mt['status'])}"
         + (f", MIP gap {gap:.1%}" if isinstance(gap, float) else "")
         + f", solved in {mt['solve_time_s']:.1f} s"
     )
@@ -194,17 +281,23 @@ def plan_summary(runs: dict[str, MethodOutputs], method: str) -> str:
     return text
 
 
-def _why_no_move(folder: Path) -> str | None:
-    """The text of ``why_no_move.json`` in a method's folder (written when its plan moves nothing)."""
-    path = folder / "why_no_move.json"
-    if not path.is_file():
-        return None
-    try:
-        text = json.loads(path.read_text(encoding="utf-8")).get("text")
-    except (OSError, ValueError):
-        log.warning("could not read %s", path)
-        return None
-    return str(text) if text else None
+def moves_table(outputs: MethodOutputs) -> pd.DataFrame:
+    """One row per move of ``plan.json``: customers, feeders, nodes, route length [m], cost [currency]."""
+    return pd.DataFrame(
+        [
+            {
+                "move": k + 1,
+                "customers": ", ".join(mv.customers),
+                "from → to feeder": f"{mv.from_feeder} → {mv.to_feeder}",
+                "end node": mv.end_node,
+                "cut node": mv.cut_node,
+                "connected at": mv.to_node,
+                "route length [m]": f"{mv.route_length_m:.0f}",
+                "cost [currency]": f"{mv.cost:,.0f}",
+            }
+            for k, mv in enumerate(outputs.plan.moves)
+        ]
+    ).set_index("move")
 
 
 def _summary_html(case: Case, runs: dict[str, MethodOutputs]) -> str:
@@ -214,22 +307,7 @@ def _summary_html(case: Case, runs: dict[str, MethodOutputs]) -> str:
     parts.append("</ul>")
     moving = [m for m, r in runs.items() if r.plan.moves]
     for m in moving:
-        rows = pd.DataFrame(
-            [
-                {
-                    "move": k + 1,
-                    "customers": ", ".join(mv.customers),
-                    "from → to feeder": f"{mv.from_feeder} → {mv.to_feeder}",
-                    "end node": mv.end_node,
-                    "cut node": mv.cut_node,
-                    "connected at": mv.to_node,
-                    "route length [m]": f"{mv.route_length_m:.0f}",
-                    "cost [currency]": f"{mv.cost:,.0f}",
-                }
-                for k, mv in enumerate(runs[m].plan.moves)
-            ]
-        ).set_index("move")
-        parts.append(f"<h3>Moves of {html.escape(method_label(m))}</h3>" + _table_html(rows))
+        parts.append(f"<h3>Moves of {html.escape(method_label(m))}</h3>" + _table_html(moves_table(runs[m])))
     scen = _per_scenario_table(runs)
     if scen is not None:
         parts.append("<h3>Expected imbalance per scenario [%]</h3>" + _table_html(scen))
@@ -262,9 +340,12 @@ def _table_html(df: pd.DataFrame) -> str:
     return f"<table class='data'><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
+def _anchor(title: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+
+
 def _section(title: str, body: str) -> str:
-    anchor = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
-    return f"<section id='{anchor}'><h2>{html.escape(title)}</h2>\n{body}\n</section>"
+    return f"<section id='{_anchor(title)}'><h2>{html.escape(title)}</h2>\n{body}\n</section>"
 
 
 # --------------------------------------------------------------------------- figures
@@ -336,37 +417,3 @@ def _figure_html(title: str, fig: Figure, dpi: int) -> str:
     data = base64.b64encode(figure_png(fig, dpi)).decode("ascii")
     t = html.escape(title)
     return f"<figure><img alt='{t}' src='data:image/png;base64,{data}'><figcaption>{t}</figcaption></figure>"
-
-
-_STYLE = """
-body { font-family: system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; margin: 0 auto; max-width: 1320px; padding: 1em 2em; color: #222; line-height: 1.45; }
-h1 { margin-bottom: 0.1em; } h2 { border-bottom: 2px solid #ddd; padding-bottom: 0.2em; margin-top: 1.6em; }
-.meta, .note, footer { color: #555; font-size: 0.92em; }
-ul.summary li { margin-bottom: 0.6em; }
-table.data { border-collapse: collapse; font-size: 0.9em; margin: 0.6em 0 1.2em; }
-table.data th, table.data td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; vertical-align: top; }
-table.data td.num { text-align: right; white-space: nowrap; }
-table.data thead th { background: #f0f0f0; }
-table.data tbody tr:nth-child(even) { background: #fafafa; }
-iframe.map { width: 100%; height: 640px; border: 1px solid #bbb; }
-figure { margin: 1.4em 0; } figure img { max-width: 100%; border: 1px solid #eee; }
-figcaption { font-weight: 600; color: #333; margin-top: 0.3em; }
-"""  # noqa: E501 (the body rule is one CSS line)
-
-
-_PAGE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<style>{style}</style>
-</head>
-<body>
-<h1>{name}</h1>
-<p class="meta">{meta}</p>
-{body}
-<footer><p>lvbalance report; every number and figure is read from the output files beside this report. {leaflet_note}.</p></footer>
-</body>
-</html>
-"""

@@ -207,11 +207,11 @@ def _network_style(feature: dict[str, Any]) -> dict[str, Any]:
 _STYLES = {"streets": _street_style, "network": _network_style, "moves": _move_style, "customers": _customer_style}
 
 
-def build_map(case: Case, runs: dict[str, MethodOutputs]) -> folium.Map:
+def build_map(case: Case, runs: dict[str, MethodOutputs], *, focus: str | None = None) -> folium.Map:
     """The interactive map: one overlay per layer of :func:`map_layers`, switchable, no tiles by default.
 
-    Shown at start: streets, the network after the first method with moves (else as built),
-    its moves and the customers.
+    Shown at start: streets, the network after ``focus`` (else the first method with moves;
+    as built when it moves nothing), its moves and the customers.
 
     Parameters
     ----------
@@ -219,6 +219,8 @@ def build_map(case: Case, runs: dict[str, MethodOutputs]) -> folium.Map:
         The case.
     runs
         Every method's files, by method id.
+    focus
+        The method whose plan is shown at start (the report's recommended plan).
 
     Returns
     -------
@@ -233,8 +235,12 @@ def build_map(case: Case, runs: dict[str, MethodOutputs]) -> folium.Map:
     folium.TileLayer(
         "OpenStreetMap", name="OpenStreetMap background (needs internet)", overlay=True, show=False, max_zoom=22, max_native_zoom=19
     ).add_to(m)
-    first_after = next((n for n in layers if n.startswith("network after")), None)
-    first_moves = next((n for n in layers if n.startswith("moves")), None)
+    if focus is not None:
+        first_after = f"network after {focus}" if f"network after {focus}" in layers else None
+        first_moves = f"moves {focus}" if first_after else None
+    else:
+        first_after = next((n for n in layers if n.startswith("network after")), None)
+        first_moves = next((n for n in layers if n.startswith("moves")), None)
     shown = {"streets", first_after or "network as built", first_moves, "customers"}
     for name, coll in layers.items():
         kind = name.split(" ")[0]
@@ -251,10 +257,10 @@ def build_map(case: Case, runs: dict[str, MethodOutputs]) -> folium.Map:
         )
         gj.add_to(group)
         group.add_to(m)
-    folium.LayerControl(collapsed=False).add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)  # a button: the map keeps its width for the network
     sw = [min(lats), min(lons)]
     ne = [max(lats), max(lons)]
-    m.fit_bounds([sw, ne], padding_top_left=(20, 20), padding_bottom_right=(340, 20))  # room for the layer box
+    m.fit_bounds([sw, ne], padding_top_left=(20, 20), padding_bottom_right=(50, 20))  # room for the layer button
     return m
 
 
@@ -310,8 +316,8 @@ def _inline_leaflet(m: folium.Map) -> None:
     header.add_child(folium.Element(f"<script>{safe_js}</script>"), name="leaflet_js_inline", index=1)
 
 
-def map_html(case: Case, runs: dict[str, MethodOutputs]) -> str:
-    """The report's map section: a short how-to and the map of :func:`build_map` in an iframe.
+def map_html(case: Case, runs: dict[str, MethodOutputs], *, focus: str | None = None, intro: bool = True) -> str:
+    """The report's map: a short how-to and the map of :func:`build_map` in an iframe.
 
     Parameters
     ----------
@@ -319,18 +325,22 @@ def map_html(case: Case, runs: dict[str, MethodOutputs]) -> str:
         The case.
     runs
         Every method's files, by method id.
+    focus
+        The method whose plan is shown at start (:func:`build_map`).
+    intro
+        With the how-to paragraph above the map.
 
     Returns
     -------
     str
         HTML; the iframe's ``srcdoc`` holds the whole map document, so the page stays one file.
     """
-    return _map_intro() + _iframe(build_map(case, runs))
+    return (_map_intro() if intro else "") + _iframe(build_map(case, runs, focus=focus))
 
 
 def _map_intro() -> str:
     return (
-        "<p class='note'>Switch layers on and off in the box at the top right; click a line, route or customer for "
+        "<p class='note'>Switch layers on and off with the layers button at the top right; click a line, route or customer for "
         "its details. Colours are feeders (as in the figures); customers have the colour of their feeder as built, "
         "moved customers a thick black ring; new lines are drawn bold in the new feeder's colour, lines cut by a "
         "move dashed black. No background map is needed (an OpenStreetMap layer loads when online).</p>"
