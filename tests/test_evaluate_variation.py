@@ -112,6 +112,7 @@ def test_metrics_of_the_smooth_schedule_of_a_hand_built_case() -> None:
     assert mt.load_rate_variation_before == pytest.approx(14.0 / 150.0, rel=1e-9)
     assert mt.load_rate_variation_after == pytest.approx(0.0, abs=1e-8)
     assert mt.load_rate_variation_ratio == pytest.approx(0.0, abs=1e-6)
+    assert mt.schedules_smoothed is True
     written = mt.to_json()
     for key in ("ev_total_variation_ratio_median", "ev_days_with_pulse_after_pct", "load_rate_variation_ratio"):
         assert isinstance(written[key], float)
@@ -126,3 +127,4 @@ def test_baseline_metrics_are_those_of_uncontrolled_charging() -> None:
     assert mt.ev_total_variation_ratio_median == pytest.approx(1.0)
     assert mt.load_rate_variation_ratio == pytest.approx(1.0)
     assert mt.ev_days_with_pulse_before_pct == mt.ev_days_with_pulse_after_pct
+    assert mt.schedules_smoothed is None  # no V2G schedule: nothing to smooth

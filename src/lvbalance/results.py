@@ -106,6 +106,9 @@ class Metrics:
     """the same after the plan (scheduled EVs) [-]"""
     load_rate_variation_ratio: float = math.nan
     """after / before [-]"""
+    schedules_smoothed: bool | None = None
+    """the EV schedules are the smoothest optimal ones (MODEL.md §6); false: the smoothing stage
+    failed (e.g. its time limit) and the optimum's schedules were kept; null: not attempted"""
     violations: list[dict[str, Any]] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 

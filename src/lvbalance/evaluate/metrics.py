@@ -88,6 +88,7 @@ def compute_metrics(result: MethodResult) -> Metrics:
         load_rate_variation_before=tv0,
         load_rate_variation_after=tv1,
         load_rate_variation_ratio=tv1 / tv0 if tv0 > 0 else float("nan"),
+        schedules_smoothed=result.smoothed,
         violations=result.violations,
     )
 

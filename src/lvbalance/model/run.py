@@ -40,6 +40,9 @@ class MethodResult:
     info: SolveInfo
     violations: list[dict[str, object]]
     """line rules met only with penalised slack (MODEL.md §5)"""
+    smoothed: bool | None = None
+    """the schedules are the smoothest optimal ones (MODEL.md §6); False: smoothing failed and the
+    optimum's schedules were kept; None: not attempted (no V2G schedule, or switched off)"""
 
     @property
     def expected_imbalance_pct(self) -> float:
@@ -81,11 +84,13 @@ def plan_method(
     except NoSolutionError as exc:
         log.warning("%s: %s; falling back to the plan without moves", method.id, exc)
         info = _solve_without_moves(built, case, exc.elapsed_s)
+    smoothed = None
     if case.params.solver.smooth_schedules and method.v2g and built.ev is not None:
-        smoothed = smooth_schedules(built, case.params.solver)
-        info = dataclasses.replace(info, solve_time_s=info.solve_time_s + smoothed.time_s)
+        smoothing = smooth_schedules(built, case.params.solver)
+        info = dataclasses.replace(info, solve_time_s=info.solve_time_s + smoothing.time_s)
+        smoothed = smoothing.applied
     return MethodResult(
-        extract_plan(built, info), extract_schedules(built), model_feeder_loads(built), built, info, slack_violations(built)
+        extract_plan(built, info), extract_schedules(built), model_feeder_loads(built), built, info, slack_violations(built), smoothed
     )
 
 
