@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from matplotlib.colors import Normalize, to_hex
 
 from lvbalance.batch.area import DONE, read_record
 from lvbalance.batch.city import imbalance_cut_per_cost
-from lvbalance.report.map import _iframe, _inline_leaflet
+from lvbalance.report.map import _inline_leaflet
 from lvbalance.report.style import method_label
 from lvbalance.results import write_atomic
 
@@ -103,6 +104,22 @@ def town_map(layers: dict[str, dict[str, Any]]) -> folium.Map | None:
     folium.LayerControl(collapsed=False).add_to(m)
     m.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]], padding_top_left=(20, 20), padding_bottom_right=(260, 20))
     return m
+
+
+def stable_ids(doc: str) -> str:
+    """folium's random element ids (``map_<32 hex>``) numbered in order of appearance, so that
+    the same town gives the same page."""
+    ids: dict[str, str] = {}
+
+    def number(match: re.Match[str]) -> str:
+        return "_" + ids.setdefault(match.group(1), f"{len(ids):032x}")
+
+    return re.sub(r"(?<=[A-Za-z])_([0-9a-f]{32})(?![0-9a-zA-Z])", number, doc)
+
+
+def _iframe(m: folium.Map) -> str:
+    doc = stable_ids(m.get_root().render())
+    return f"<iframe class='map' title='town map' srcdoc=\"{html.escape(doc, quote=True)}\"></iframe>"
 
 
 def _legend(vmax: float) -> str:
