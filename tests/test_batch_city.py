@@ -20,7 +20,7 @@ def write_area(out: Path, area: str, *, customers: int, before: float, after: di
     ``after``: method -> (E[I] after [%], cost, moved customers)."""
     folder = out / area
     (folder / "baseline").mkdir(parents=True)
-    rec = {"area": area, "feeders": 3, "customers": customers, "time_s": time_s, "outline_lonlat": RING}
+    rec = {"area": area, "feeders": 3, "customers": customers, "time_s": time_s, "worker_peak_rss_mib": 350.0, "outline_lonlat": RING}
     (folder / "batch.json").write_text(json.dumps(rec))
     base = {"expected_imbalance_before_pct": before, "expected_imbalance_after_pct": before, "total_cost": 0.0}
     (folder / "baseline" / "metrics.json").write_text(json.dumps(base))
@@ -50,7 +50,7 @@ def test_city_table_rows_and_columns(tmp_path: Path) -> None:
     assert a["expected_imbalance_before_pct"] == 3.0 and a["m1_expected_imbalance_after_pct"] == 1.0
     assert a["m1_cost"] == 2000.0 and a["m1_moved_customers"] == 2 and a["v2g_only_moved_customers"] == 0
     assert a["time_s"] == 11.0 and a["worker_peak_rss_mib"] == 400.0
-    assert b["status"] == "unchanged" and b["time_s"] == 20.0  # the time it took when it was planned
+    assert b["status"] == "unchanged" and b["time_s"] == 20.0 and b["worker_peak_rss_mib"] == 350.0  # as when it was planned
     assert c["status"] == "bad_input" and "nX" in c["error"] and pd.isna(c["customers"]) and pd.isna(c["m1_cost"])
 
 
@@ -67,4 +67,5 @@ def test_imbalance_cut_per_cost_by_hand() -> None:
     assert imbalance_cut_per_cost(1.0, 0.5, 250.0) == pytest.approx(2.0)
     assert imbalance_cut_per_cost(3.0, 2.5, 0.0) == math.inf
     assert math.isnan(imbalance_cut_per_cost(1.0, 1.0, 0.0))
+    assert math.isnan(imbalance_cut_per_cost(3.826, 3.826 - 1e-12, 0.0))  # solver noise is no cut
     assert math.isnan(imbalance_cut_per_cost(1.0, 1.2, 100.0))

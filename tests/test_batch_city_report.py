@@ -50,3 +50,13 @@ def test_page_lists_failures_and_links(tmp_path: Path) -> None:
     assert "<a href='B/report.html'>B</a>" in page and "city.csv" in page
     assert "Failed areas (1)" in page and "from_node &#x27;nX&#x27; is not in nodes.csv" in page
     assert "iframe class='map'" in page
+
+
+def test_a_town_where_nothing_pays_says_so(tmp_path: Path) -> None:
+    from lvbalance.batch.area import AreaOutcome, AreaStatus
+    from tests.test_batch_city import write_area
+
+    write_area(tmp_path, "A", customers=10, before=3.0, after={"m1": (3.0, 0.0, 0)}, time_s=1.0)
+    table = city_table([AreaOutcome("A", AreaStatus.PLANNED)], tmp_path, ["m1"])
+    assert ranking(table, ["m1"]).empty
+    assert "No method cuts the expected imbalance" in render_city_report(table, tmp_path, ["m1"])

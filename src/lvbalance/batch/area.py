@@ -220,6 +220,7 @@ def plan_area(job: AreaJob) -> AreaOutcome:
             "feeders": len(case.network.feeder_outlets),
             "customers": len(case.customers),
             "crs": case.crs,
+            "worker_peak_rss_mib": round(peak_rss_mib(), 1),
             "outline_lonlat": area_outline(case),
         }
         (staging / RECORD_NAME).write_text(json.dumps(record, indent=2), encoding="utf-8")

@@ -4,8 +4,8 @@ Columns: ``area``, ``status`` (:class:`~lvbalance.batch.area.AreaStatus`), ``fee
 ``customers``, ``expected_imbalance_before_pct`` [%] (Eq 15, as built), then for every method
 ``<m>_expected_imbalance_after_pct`` [%], ``<m>_cost`` [currency], ``<m>_moved_customers``,
 ``<m>_mip_gap`` [-], ``<m>_solve_time_s`` [s]; ``time_s`` (wall time of the area's task when it
-was planned [s]), ``worker_peak_rss_mib`` (peak memory of the worker process that ran it, as far
-as this run saw [MiB]) and ``error``. Rows sorted by area; numbers of failed areas empty.
+was planned [s]), ``worker_peak_rss_mib`` (peak memory of the worker process that planned it,
+up to then [MiB]) and ``error``. Rows sorted by area; numbers of failed areas empty.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from lvbalance.batch.area import BASELINE, AreaOutcome, AreaStatus, read_record
 from lvbalance.results import write_csv
 
 CITY_CSV = "city.csv"
+#: A cut of expected imbalance up to this is no cut (rounding of the solver) [% points].
+MIN_CUT_PCT = 1e-6
 #: Per-method columns of ``city.csv``: (column suffix, ``metrics.json`` key).
 METHOD_FIELDS = (
     ("expected_imbalance_after_pct", "expected_imbalance_after_pct"),
@@ -50,9 +52,12 @@ def city_row(outcome: AreaOutcome, out_root: Path, methods: Sequence[str]) -> di
             mt = _metrics(folder / m)
             for col, key in METHOD_FIELDS:
                 row[f"{m}_{col}"] = mt.get(key)
-    time_s = record.get("time_s") if record is not None and outcome.status == AreaStatus.UNCHANGED else outcome.time_s
-    row["time_s"] = time_s
-    row["worker_peak_rss_mib"] = outcome.peak_rss_mib
+    if record is not None and outcome.status == AreaStatus.UNCHANGED:  # the figures of the run that planned it
+        row["time_s"] = record.get("time_s")
+        row["worker_peak_rss_mib"] = record.get("worker_peak_rss_mib", math.nan)
+    else:
+        row["time_s"] = outcome.time_s
+        row["worker_peak_rss_mib"] = outcome.peak_rss_mib
     row["error"] = outcome.error
     return row
 
@@ -92,8 +97,8 @@ def write_city_csv(table: pd.DataFrame, out_root: str | Path) -> Path:
 
 def imbalance_cut_per_cost(before_pct: float, after_pct: float, cost: float) -> float:
     """Points of expected imbalance cut per 1,000 currency units spent [%/1000];
-    ``inf`` for a cut that costs nothing, NaN when there is no cut."""
+    ``inf`` for a cut that costs nothing, NaN when there is no cut (at most ``MIN_CUT_PCT``: solver noise)."""
     cut = before_pct - after_pct
-    if not math.isfinite(cut) or cut <= 0:
+    if not math.isfinite(cut) or cut <= MIN_CUT_PCT:
         return math.nan
     return math.inf if cost <= 0 else 1000.0 * cut / cost

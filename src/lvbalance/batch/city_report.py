@@ -77,7 +77,7 @@ def _area_style(feature: dict[str, Any]) -> dict[str, Any]:
 
 
 def town_map(layers: dict[str, dict[str, Any]]) -> folium.Map | None:
-    """The folium map: one switchable layer each (radio-like: the first shown), no tiles by default."""
+    """The folium map: the layers as base layers (one shown at a time, the first at start), no tiles by default."""
     coords = [c for coll in layers.values() for f in coll["features"] for c in f["geometry"]["coordinates"][0]]
     if not coords:
         return None
@@ -88,7 +88,7 @@ def town_map(layers: dict[str, dict[str, Any]]) -> folium.Map | None:
         "OpenStreetMap", name="OpenStreetMap background (needs internet)", overlay=True, show=False, max_zoom=22, max_native_zoom=19
     ).add_to(m)
     for k, (name, coll) in enumerate(layers.items()):
-        group = folium.FeatureGroup(name=name, show=k == 0)
+        group = folium.FeatureGroup(name=name, overlay=False, show=k == 0)  # base layers: one shown at a time
         folium.GeoJson(
             coll,
             name=name,
@@ -205,6 +205,15 @@ def _table(df: pd.DataFrame, *, link_area: bool = False) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
+def _ranking_html(df: pd.DataFrame) -> str:
+    if df.empty:
+        return (
+            "<p>No method cuts the expected imbalance of any planned area with these parameters (moves cost more "
+            "than they are worth at the case's <code>objective.imbalance_weight</code>, and no EV can be scheduled).</p>"
+        )
+    return _table(df, link_area=True)
+
+
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 1.5em; color: #212121; }
 h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 1.5em; }
@@ -235,8 +244,7 @@ def render_city_report(table: pd.DataFrame, out_root: str | Path, methods: Seque
         (_iframe(m) + _legend(vmax if math.isfinite(vmax) else 0.0)) if m is not None else "<p>No planned area to draw.</p>",
         "<h2>Totals (planned areas)</h2>" + _table(totals(table, methods)),
         "<h2>Ranking: expected-imbalance cut per 1,000 currency units</h2><p class='note'>Cut: points of E[I] "
-        "before minus after; 'free': a cut without building anything (V2G schedules only).</p>"
-        + _table(ranking(table, methods), link_area=True),
+        "before minus after; 'free': a cut without building anything (V2G schedules only).</p>" + _ranking_html(ranking(table, methods)),
     ]
     failed = table[~table["status"].isin(list(DONE))][["area", "status", "error"]]
     if len(failed):
