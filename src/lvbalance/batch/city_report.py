@@ -157,7 +157,7 @@ def ranking(table: pd.DataFrame, methods: Sequence[str]) -> pd.DataFrame:
     df = pd.DataFrame(
         rows, columns=["area", "method", "E[I] before %", "E[I] after %", "cut [points]", "cost", "moved customers", "cut per 1,000"]
     )
-    return df.sort_values(["cut per 1,000", "cut [points]", "area"], ascending=[False, False, True], kind="stable").reset_index(drop=True)
+    return df.sort_values(["cut per 1,000", "cut [points]", "area", "method"], ascending=[False, False, True, True]).reset_index(drop=True)
 
 
 def totals(table: pd.DataFrame, methods: Sequence[str]) -> pd.DataFrame:
