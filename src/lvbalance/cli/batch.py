@@ -50,7 +50,7 @@ def batch(
         Path, typer.Option("--out", "-o", help="Output folder: OUT/<area>/ as `compare` writes it, city.csv, city_report.html.")
     ],
     methods: Annotated[str, typer.Option(help="Methods, comma-separated (baseline is always planned too).")] = "m1,m2",
-    workers: Annotated[int | None, typer.Option(help="Worker processes of the local cluster [default: one a core].", min=1)] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes of the local cluster (default: one per core).", min=1)] = None,
     scheduler: Annotated[
         str | None, typer.Option(help="Address of a running Dask scheduler, e.g. tcp://host:8786, instead of a local cluster.")
     ] = None,
