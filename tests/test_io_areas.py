@@ -7,6 +7,7 @@ import math
 import time
 import warnings
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -100,8 +101,11 @@ def test_cli_split_areas_writes_the_valid_ones_and_exits_2(tmp_path):
     out = tmp_path / "cases"
     result = CliRunner().invoke(app, ["import", "pandapower", str(net_file), "--split-areas", "-o", str(out)])
     assert result.exit_code == 2, result.output
-    assert sorted(p.name for p in out.iterdir()) == ["TA", "TB"]
+    assert sorted(p.name for p in out.iterdir()) == ["TA", "TB", "areas.csv"]
     assert "form a loop" in result.output and "no in-service transformer reaches" in result.output
+    areas = pd.read_csv(out / "areas.csv").set_index("area")  # every area with its status, for lvbalance batch
+    assert areas.loc["TA", "status"] == "written" and areas.loc["TB", "status"] == "written"
+    assert (areas["status"] == "failed").sum() == 2 and areas["problems"].str.contains("form a loop").any()
     assert read_case(out / "TA").customers.index.tolist() == ["L_A1", "EV_1", "L_A3"]
     # a second run never overwrites: both areas are reported as existing
     again = CliRunner().invoke(app, ["import", "pandapower", str(net_file), "--split-areas", "-o", str(out)])
@@ -116,7 +120,7 @@ def test_cli_split_areas_exit_0_when_every_area_is_a_case(tmp_path):
     pp.to_json(net, str(net_file))
     result = CliRunner().invoke(app, ["import", "pandapower", str(net_file), "--split-areas", "-o", str(tmp_path / "c")])
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in (tmp_path / "c").iterdir()) == ["TA", "TB", "T_C"]
+    assert sorted(p.name for p in (tmp_path / "c").iterdir()) == ["TA", "TB", "T_C", "areas.csv"]
 
 
 def test_one_area_import_of_a_town_says_to_split(tmp_path):

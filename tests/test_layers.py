@@ -26,6 +26,7 @@ LAYERS: list[set[str]] = [
     {"evaluate", "powerflow"},  # what a plan achieves, re-check, out-of-sample, AC check
     {"report"},  # figures, map, report page
     {"pipeline"},  # the whole job on one case
+    {"batch"},  # many areas at once on Dask
     {"cli"},  # the command
 ]
 LAYER_OF = {unit: k for k, units in enumerate(LAYERS) for unit in units}

@@ -5,9 +5,9 @@ in the order of ``lvbalance --help``.
 """
 
 # isort: off
-from lvbalance.cli import plan, imports, params
+from lvbalance.cli import plan, imports, params, batch
 from lvbalance.cli.common import app
 
 # isort: on
 
-__all__ = ["app", "imports", "params", "plan"]
+__all__ = ["app", "batch", "imports", "params", "plan"]

@@ -63,10 +63,19 @@ def import_pandapower(
         return
     results = ar.write_areas(results, out)
     _print_areas(results, out)
+    _write_area_table(results, out)
     failed = [r for r in results if not r.ok]
     console.print(f"{len(results) - len(failed)} of {len(results)} area(s) written to {out} in {time.perf_counter() - t0:.1f} s")
     if failed:
         raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def _write_area_table(results: list[AreaResult], out: Path) -> None:
+    """``OUT/areas.csv``: every area with its status and problems (``lvbalance batch`` lists the failed ones)."""
+    from lvbalance.io.areas import area_table
+    from lvbalance.results import write_csv
+
+    write_csv(out / "areas.csv", area_table(results))
 
 
 def _print_areas(results: list[AreaResult], out: Path) -> None:
