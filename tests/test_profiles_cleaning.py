@@ -160,3 +160,16 @@ def test_pv_standby_and_ev_tolerance(case):
     changed = _with_params(case, cleaning={"pv_standby_kw": 0.2, "ev_rating_tolerance": 1.05})
     report = clean_readings(changed).report
     assert report.loc["pv1", "clipped"] == 0 and report.loc["ev1", "clipped"] == 1
+
+
+def test_steps_longer_than_the_start_hour_allows_are_counted_from_the_start_hour() -> None:
+    """3 h steps from 08:00 (08:00-11:00, ...): 15-min readings fall into those steps, not
+    into steps from midnight that miss the grid (it raised an IndexError before)."""
+    from lvbalance.profiles import build_profiles
+    from tests.fixtures import coarse, fig3_case
+
+    case = coarse(fig3_case())
+    assert case.params.profiles.step_minutes == 180 and case.params.profiles.horizon_start_hour == 8
+    p = build_profiles(case).scenarios.p_kw
+    assert p.sizes["step"] == 8
+    assert np.isfinite(p.values).all() and (np.abs(p.values) > 0).any()

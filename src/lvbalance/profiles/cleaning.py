@@ -137,7 +137,9 @@ def _clean_one(cid: str, row: pd.Series, r: pd.DataFrame, params: ProfileParams)
     rep["clipped"] = int(clip.sum())
     p = np.where(clip, np.clip(p, lo, hi), p)
     # onto the regular grid (mean of readings within a step), over whole horizon days
-    ts = pd.DatetimeIndex(r["timestamp"]).floor(step)
+    # steps counted from the horizon's start hour (a 3 h step from 08:00 is 08:00-11:00, ...)
+    origin = pd.Timedelta(hours=params.horizon_start_hour) % step
+    ts = (pd.DatetimeIndex(r["timestamp"]) - origin).floor(step) + origin
     s = pd.Series(p, index=ts).groupby(level=0).mean()
     s = s[s.notna()]
     if s.empty:
