@@ -54,14 +54,52 @@ def print_comparison(table: Any) -> None:
     console.print(t)
 
 
-def run_methods(case: Case, methods: list[str], out: Path, *, subfolders: bool, evaluate: bool = True) -> None:
+BudgetOption = Annotated[
+    float | None,
+    typer.Option(
+        "--budget",
+        metavar="AMOUNT",
+        help="Plan, for each method with moves, the least expected imbalance at a cost of at most AMOUNT [currency] "
+        "(a point of its cost-imbalance front) instead of the case's imbalance_weight.",
+    ),
+]
+TargetOption = Annotated[
+    float | None,
+    typer.Option(
+        "--target-imbalance",
+        metavar="PCT",
+        help="Plan, for each method with moves, the cheapest plan whose expected imbalance is at most PCT [%] "
+        "(a point of its front). Excludes --budget.",
+    ),
+]
+
+
+def run_methods(
+    case: Case,
+    methods: list[str],
+    out: Path,
+    *,
+    subfolders: bool,
+    evaluate: bool = True,
+    budget: float | None = None,
+    target_imbalance_pct: float | None = None,
+) -> None:
     from lvbalance.pipeline import comparison_table, evaluate_and_report, plan_and_write
     from lvbalance.profiles import build_profiles
 
     steps = Steps()
     steps("pseudo profiles and scenarios")
     profiles = build_profiles(case)
-    results = plan_and_write(case, methods, out, profiles=profiles, progress=steps, subfolders=subfolders)
+    results = plan_and_write(
+        case,
+        methods,
+        out,
+        profiles=profiles,
+        progress=steps,
+        subfolders=subfolders,
+        budget=budget,
+        target_imbalance_pct=target_imbalance_pct,
+    )
     report = evaluate_and_report(case, results, profiles, out, ac=evaluate, out_of_sample_days=evaluate, progress=steps)
     elapsed = steps.done()
     print_comparison(comparison_table(results))
@@ -74,6 +112,17 @@ def run_methods(case: Case, methods: list[str], out: Path, *, subfolders: bool, 
             )
         if r.metrics.violations:
             console.print(f"  [yellow]{mid}: {len(r.metrics.violations)} line-rule violation(s) the plan cannot avoid; see metrics.json[/]")
+    for mid, r in results.items():
+        front = r.tradeoff
+        if front is not None and front.points:
+            lo, hi, ch = front.points[0], front.points[-1], front.chosen
+            chosen = f"; the plan: cost {ch.cost:,.0f}, E[I] {ch.expected_imbalance_pct:.2f} %" if ch is not None else ""
+            console.print(
+                f"  {mid}: trade-off front of {len(front.points)} plans{'' if front.complete else ' (from the top)'}, "
+                f"cost {lo.cost:,.0f} → {hi.cost:,.0f}, E[I] {lo.expected_imbalance_pct:.2f} → {hi.expected_imbalance_pct:.2f} %"
+                f"{chosen} [dim](tradeoff.csv, {front.time_s:.0f} s)[/]",
+                highlight=False,
+            )
     for mid, r in results.items():
         if r.why is not None:
             console.print(f"  {mid}: {r.why.text} [dim]({r.why.time_s:.1f} s)[/]", highlight=False)
@@ -123,12 +172,18 @@ def plan(
     method: Annotated[str, typer.Option("--method", "-m", help="baseline, m1, m2, m3 or v2g_only.")] = "m1",
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("out"),
     evaluate: Annotated[bool, typer.Option(help="AC power-flow check and out-of-sample evaluation.")] = True,
+    budget: BudgetOption = None,
+    target_imbalance: TargetOption = None,
 ) -> None:
     """Plan one case with one method."""
+    from lvbalance.evaluate.tradeoff import check_selection
     from lvbalance.model.methods import get_method
 
     get_method(method)
-    run_methods(load_case(case_dir), [method], out, subfolders=False, evaluate=evaluate)
+    check_selection(budget, target_imbalance)
+    run_methods(
+        load_case(case_dir), [method], out, subfolders=False, evaluate=evaluate, budget=budget, target_imbalance_pct=target_imbalance
+    )
 
 
 @app.command()
@@ -137,11 +192,17 @@ def compare(
     case_dir: Annotated[Path, typer.Argument(help="Case directory.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (one sub-folder per method).")] = Path("out"),
     evaluate: Annotated[bool, typer.Option(help="AC power-flow check and out-of-sample evaluation.")] = True,
+    budget: BudgetOption = None,
+    target_imbalance: TargetOption = None,
 ) -> None:
     """Plan one case with every method and compare them (the paper's Table 2)."""
+    from lvbalance.evaluate.tradeoff import check_selection
     from lvbalance.model.methods import METHODS
 
-    run_methods(load_case(case_dir), list(METHODS), out, subfolders=True, evaluate=evaluate)
+    check_selection(budget, target_imbalance)
+    run_methods(
+        load_case(case_dir), list(METHODS), out, subfolders=True, evaluate=evaluate, budget=budget, target_imbalance_pct=target_imbalance
+    )
 
 
 @app.command()

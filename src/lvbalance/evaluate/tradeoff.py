@@ -339,11 +339,21 @@ def select_point(front: TradeoffFront, *, budget: float | None = None, target_pc
     return min(fit, key=lambda p: (p.cost, p.expected_imbalance_pct))
 
 
+def check_selection(budget: float | None, target_pct: float | None) -> None:
+    """ValueError unless at most one of ``budget`` [currency] and ``target_pct`` [%] is given,
+    as a finite number >= 0 (the CLI's ``--budget`` / ``--target-imbalance``)."""
+    if budget is not None and target_pct is not None:
+        raise ValueError("--budget and --target-imbalance exclude each other: give one")
+    for name, v in (("--budget", budget), ("--target-imbalance", target_pct)):
+        if v is not None and not (v >= 0 and math.isfinite(v)):
+            raise ValueError(f"{name} must be a finite number >= 0, not {v:g}")
+
+
 def plan_with_tradeoff(
     case: Case,
     scenarios: ScenarioSet,
     method: Method,
-    options: pd.DataFrame,
+    options: pd.DataFrame | None,
     *,
     budget: float | None = None,
     target_pct: float | None = None,
@@ -357,20 +367,17 @@ def plan_with_tradeoff(
     selected (:func:`select_point`) and planned with its moves fixed (stage 2 under the
     case's objective, schedules smoothed as usual); its status and gap are the point's.
     """
-    if budget is not None and target_pct is not None:
-        raise ValueError("--budget and --target-imbalance exclude each other: give one")
-    for name, v in (("budget", budget), ("target imbalance", target_pct)):
-        if v is not None and not (v >= 0 and math.isfinite(v)):
-            raise ValueError(f"the {name} must be a finite number >= 0, not {v}")
+    check_selection(budget, target_pct)
     select = budget is not None or target_pct is not None
     front = None
-    if method.moves and (select or case.params.tradeoff.max_points > 0):
+    if method.moves and options is not None and (select or case.params.tradeoff.max_points > 0):
         front = tradeoff_front(case, scenarios, method, options, budget=budget, target_pct=target_pct, on_point=on_point)
     if front is None or not select:
         result = plan_method(case, scenarios, method, options=options if method.moves else None)
-        if front is not None:
+        if front is not None and options is not None:
             front = front.with_chosen(point_of_result(result, options))
         return result, front
+    assert options is not None
     point = select_point(front, budget=budget, target_pct=target_pct)
     result = plan_method(case, scenarios, method, options=options, fixed_moves=list(point.options))
     info = dataclasses.replace(
