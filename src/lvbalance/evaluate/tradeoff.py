@@ -264,6 +264,14 @@ def tradeoff_front(
             log.warning("%s: no plan found within the time limit at budget %.2f; the front stops here", method.id, b)
             return None
         p = point_of_result(res, options, budget=b)
+        if not p.options and res.info.status != SolveStatus.OPTIMAL:
+            log.warning(
+                "%s: at budget %.2f the solve stopped at its time limit with no move (gap %.2g); the front stops here",
+                method.id,
+                b,
+                p.mip_gap,
+            )
+            return None
         log.info(
             "%s trade-off: budget %.2f -> cost %.2f, E[I] %.4f %%, gap %.1e (%s)",
             method.id,
