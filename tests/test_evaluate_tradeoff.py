@@ -95,16 +95,24 @@ def _strict(front: TradeoffFront) -> None:
     assert t["expected_imbalance_pct"].diff().dropna().lt(0).all()
 
 
-def test_front_m2_equals_exhaustive_enumeration_and_every_point_rechecks(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def m2_front(tmp_path_factory):
+    """The m2 front of the case, every point written and re-checked as it is solved (read only)."""
     case, scen = _case_and_scenarios()
     options = move_options(case)
+    out = tmp_path_factory.mktemp("front")
     folders: list[Path] = []
 
     def check(point: FrontPoint, res) -> None:
-        folders.append(tmp_path / f"point{len(folders)}")
+        folders.append(out / f"point{len(folders)}")
         _write_and_check(case, scen, res, folders[-1])
 
     front = tradeoff_front(case, scen, METHODS["m2"], options, max_points=10, on_point=check)
+    return case, scen, options, front, folders
+
+
+def test_front_m2_equals_exhaustive_enumeration_and_every_point_rechecks(m2_front) -> None:
+    case, scen, options, front, folders = m2_front
     assert front.complete and front.dropped == 0 and front.solved == len(folders) == 4
     assert [p.options for p in front.points] == FRONT
     _strict(front)
@@ -141,14 +149,12 @@ def test_max_points_caps_the_sweep_from_the_top() -> None:
     assert not front.complete and front.solved == 2
 
 
-def test_budget_and_target_reach_below_the_cap() -> None:
+def test_budget_and_target_reach_below_the_cap(m2_front) -> None:
     """With one point allowed, a budget or a target still gets the point it needs."""
-    case, scen = _case_and_scenarios()
-    options = move_options(case)
+    case, scen, options, full, _ = m2_front
     front = tradeoff_front(case, scen, METHODS["m2"], options, max_points=1, budget=5000.0)
     assert select_point(front, budget=5000.0).options == ("n6/1->m2",)
     assert select_point(front, budget=1e9).options == ("n5/2->m2",)
-    full = tradeoff_front(case, scen, METHODS["m2"], options, max_points=10)
     mid = full.points[2].expected_imbalance_pct  # n5/3: the cheapest point at or below its own E[I]
     front = tradeoff_front(case, scen, METHODS["m2"], options, max_points=1, target_pct=mid)
     assert select_point(front, target_pct=mid).options == ("n5/3->m2",)
@@ -196,9 +202,9 @@ def test_plan_with_tradeoff_marks_the_weighted_plan_and_writes_the_csv(tmp_path:
 
 
 @pytest.mark.parametrize(("kw", "expected"), [({"budget": 7000.0}, ("n5/3->m2",)), ({"target_pct": 0.0}, None)])
-def test_plan_with_tradeoff_budget_and_target(kw: dict, expected: tuple[str, ...] | None) -> None:
-    case, scen = _case_and_scenarios(tradeoff={"max_points": 10})
-    options = move_options(case)
+def test_plan_with_tradeoff_budget_and_target(m2_front, kw: dict, expected: tuple[str, ...] | None) -> None:
+    _, scen, options, full, _ = m2_front
+    case = _case_and_scenarios(tradeoff={"max_points": 10})[0]
     if expected is None:
         with pytest.raises(ValueError, match="the lowest reachable is"):
             plan_with_tradeoff(case, scen, METHODS["m2"], options, **kw)
@@ -206,7 +212,7 @@ def test_plan_with_tradeoff_budget_and_target(kw: dict, expected: tuple[str, ...
     result, front = plan_with_tradeoff(case, scen, METHODS["m2"], options, **kw)
     assert front is not None and front.chosen is not None and front.chosen.options == expected
     assert [f"{mv.end_node}/{len(mv.customers)}->{mv.to_node}" for mv in result.plan.moves] == list(expected)
-    point = next(p for p in tradeoff_front(case, scen, METHODS["m2"], options, max_points=10).points if p.options == expected)
+    point = next(p for p in full.points if p.options == expected)
     assert rel_close(result.expected_imbalance_pct, point.expected_imbalance_pct, 1e-6)
 
 
