@@ -255,8 +255,9 @@ class TradeoffParams(_Section):
     imbalance_resolution_pct: float = Field(
         1e-4,
         gt=0,
-        description="the cost term of each point's objective is worth less than this much expected imbalance over the whole "
-        "cost range: E[I] first, the cheapest plan among equal E[I] [%]",
+        description="precision of the front in expected imbalance: the cost term of each point's objective is worth at most "
+        "this much E[I] over the whole cost range, so E[I] comes first and, among plans within this of the least E[I], the "
+        "cheapest is taken [%]",
     )
 
 

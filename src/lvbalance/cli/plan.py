@@ -59,7 +59,7 @@ BudgetOption = Annotated[
     typer.Option(
         "--budget",
         metavar="AMOUNT",
-        help="Plan, for each method with moves, the least expected imbalance at a cost of at most AMOUNT [currency] "
+        help="Plan, for each method with moves, the least expected imbalance at a cost of at most AMOUNT (currency) "
         "(a point of its cost-imbalance front) instead of the case's imbalance_weight.",
     ),
 ]
