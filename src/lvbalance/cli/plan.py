@@ -120,7 +120,7 @@ def run_methods(
             console.print(
                 f"  {mid}: trade-off front of {len(front.points)} plans{'' if front.complete else ' (from the top)'}, "
                 f"cost {lo.cost:,.0f} → {hi.cost:,.0f}, E[I] {lo.expected_imbalance_pct:.2f} → {hi.expected_imbalance_pct:.2f} %"
-                f"{chosen} [dim](tradeoff.csv, {front.time_s:.0f} s)[/]",
+                f"{chosen} [dim](tradeoff.csv, {front.sweep_time_s:.0f} s)[/]",
                 highlight=False,
             )
     for mid, r in results.items():

@@ -107,7 +107,8 @@ class TradeoffFront:
     """points dropped as matched or beaten by a cheaper point"""
     cost_weight: float
     """cost weight of the points' objective [-]"""
-    time_s: float
+    sweep_time_s: float
+    """wall-clock time of the whole sweep [s]"""
 
     def table(self) -> pd.DataFrame:
         """``tradeoff.csv``: :data:`TRADEOFF_COLUMNS`, one row per point, cost rising."""
@@ -127,7 +128,7 @@ class TradeoffFront:
                 "solved": self.solved,
                 "dropped": self.dropped,
                 "cost_weight": self.cost_weight,
-                "time_s": self.time_s,
+                "sweep_time_s": self.sweep_time_s,
             }
         )
 
