@@ -115,13 +115,15 @@ def test_target_imbalance_picks_the_cheapest_point_or_names_the_lowest(tmp_path:
     assert CliRunner().invoke(app, ["plan", str(case_dir), "-m", "m2", "-o", str(out), "--no-evaluate"]).exit_code == 0
     front = pd.read_csv(out / "tradeoff.csv")
     lowest = front["expected_imbalance_pct"].min()
+    out2 = tmp_path / "out2"  # a fresh folder each run: an existing one is not overwritten
     result = CliRunner().invoke(
-        app, ["plan", str(case_dir), "-m", "m2", "-o", str(out), "--no-evaluate", "--target-imbalance", f"{lowest + 1e-5:.6f}"]
+        app, ["plan", str(case_dir), "-m", "m2", "-o", str(out2), "--no-evaluate", "--target-imbalance", f"{lowest + 1e-5:.6f}"]
     )
     assert result.exit_code == 0, result.output
-    again = pd.read_csv(out / "tradeoff.csv")
+    again = pd.read_csv(out2 / "tradeoff.csv")
     assert again.loc[again["chosen"], "expected_imbalance_pct"].iloc[0] == pytest.approx(lowest, abs=1e-5)
-    assert json.loads((out / "plan.json").read_text())["total_cost"] == pytest.approx(again["cost"].max())
-    result = CliRunner().invoke(app, ["plan", str(case_dir), "-m", "m2", "-o", str(out), "--no-evaluate", "--target-imbalance", "0.01"])
+    assert json.loads((out2 / "plan.json").read_text())["total_cost"] == pytest.approx(again["cost"].max())
+    out3 = tmp_path / "out3"
+    result = CliRunner().invoke(app, ["plan", str(case_dir), "-m", "m2", "-o", str(out3), "--no-evaluate", "--target-imbalance", "0.01"])
     assert result.exit_code == 2
     assert f"no plan reaches an expected imbalance of 0.01 %; the lowest reachable is {lowest:.4f} %" in " ".join(result.output.split())
