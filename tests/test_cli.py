@@ -61,7 +61,7 @@ def test_plan_with_evaluation(tmp_path: Path) -> None:
     oos = pd.read_csv(out / "out_of_sample.csv", index_col=0)
     assert list(oos.index) == ["m2"] and oos.loc["m2", "days"] == 4
     metrics = json.loads((out / "metrics.json").read_text())
-    assert set(metrics["extra"]) == {"ac", "out_of_sample"}
+    assert set(metrics["extra"]) == {"ac", "out_of_sample", "tradeoff"}
     assert metrics["extra"]["out_of_sample"]["mean_pct"] == pytest.approx(oos.loc["m2", "mean_pct"])
     assert list(pd.read_csv(out / "ac_check.csv").columns) == ["figure", "as built", "m2"]
     text = " ".join(result.output.split())
@@ -91,3 +91,43 @@ def test_unknown_method_is_a_clear_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["plan", str(case_dir), "-m", "m9", "-o", str(tmp_path / "o"), "--no-evaluate"])
     assert result.exit_code == 2
     assert "unknown method 'm9'" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--budget", "100", "--target-imbalance", "5"], "--budget and --target-imbalance exclude each other"),
+        (["--budget", "-5"], "--budget must be a finite number >= 0, not -5"),
+        (["--target-imbalance", "-1"], "--target-imbalance must be a finite number >= 0, not -1"),
+    ],
+)
+@pytest.mark.parametrize("command", ["plan", "compare"])
+def test_budget_and_target_errors_exit_2(tmp_path: Path, command: str, args: list[str], message: str) -> None:
+    """Checked before the case is read: exit code 2, no traceback, no output folder."""
+    out = tmp_path / "o"
+    result = CliRunner().invoke(app, [command, str(tmp_path / "no case"), "-o", str(out), "--no-evaluate", *args])
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split()) and "Traceback" not in result.output
+    assert not out.exists()
+
+
+def test_target_imbalance_picks_the_cheapest_point_or_names_the_lowest(tmp_path: Path) -> None:
+    """m2 on Fig 3: a target at the front's lowest E[I] plans that point; below it, exit 2
+    naming the lowest reachable E[I]."""
+    case_dir = _case_dir(tmp_path)
+    out = tmp_path / "out"
+    assert CliRunner().invoke(app, ["plan", str(case_dir), "-m", "m2", "-o", str(out), "--no-evaluate"]).exit_code == 0
+    front = pd.read_csv(out / "tradeoff.csv")
+    lowest = front["expected_imbalance_pct"].min()
+    out2 = tmp_path / "out2"  # a fresh folder each run: an existing one is not overwritten
+    result = CliRunner().invoke(
+        app, ["plan", str(case_dir), "-m", "m2", "-o", str(out2), "--no-evaluate", "--target-imbalance", f"{lowest + 1e-5:.6f}"]
+    )
+    assert result.exit_code == 0, result.output
+    again = pd.read_csv(out2 / "tradeoff.csv")
+    assert again.loc[again["chosen"], "expected_imbalance_pct"].iloc[0] == pytest.approx(lowest, abs=1e-5)
+    assert json.loads((out2 / "plan.json").read_text())["total_cost"] == pytest.approx(again["cost"].max())
+    out3 = tmp_path / "out3"
+    result = CliRunner().invoke(app, ["plan", str(case_dir), "-m", "m2", "-o", str(out3), "--no-evaluate", "--target-imbalance", "0.01"])
+    assert result.exit_code == 2
+    assert f"no plan reaches an expected imbalance of 0.01 %; the lowest reachable is {lowest:.4f} %" in " ".join(result.output.split())

@@ -133,3 +133,17 @@ def test_kept_options_do_not_depend_on_the_hash_seed() -> None:
         out = subprocess.run([sys.executable, "-c", _KEPT_OPTIONS], capture_output=True, text=True, env=env, cwd=root, check=True)
         kept.append(out.stdout.split())
     assert kept[0] == kept[1] == ["m2/1->n3", "m2/1->n6", "m2/2->n1", "m2/2->n6", "n5/2->m2", "n5/3->m2", "n6/1->m1", "n6/1->m2"]
+
+
+@pytest.mark.parametrize(
+    ("budget", "forced", "feasible"), [(5000.0, ["n6/1->m2"], True), (5000.0, ["n5/3->m2"], False), (6800.0, ["n5/3->m2"], True)]
+)
+def test_budget_limits_the_plan_cost(budget: float, forced: list[str], feasible: bool) -> None:
+    """``planning.budget``: ``C_plan <= budget`` (n6/1->m2 costs 2400, n5/3->m2 6800, FIG3_OPTION_COST);
+    a plan costing exactly the budget fits."""
+    case = fig3_coarse(planning={"budget": budget})
+    scen = hand_scenarios(case)
+    options = move_options(case)
+    built = build_model(model_data(case, scen, options.loc[["n6/1->m2", "n5/3->m2"]]), METHODS["m2"])
+    assert "budget" in built.model.constraints
+    assert (_solve_forced(built, forced) == "optimal") is feasible

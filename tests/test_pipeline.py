@@ -26,9 +26,10 @@ CSV_COLUMNS = {
 
 @pytest.fixture(scope="module")
 def planned(tmp_path_factory):
-    """baseline and m2 on Fig 3 at 20000 per point of imbalance (m2 makes one move), written once (read only)."""
+    """baseline and m2 on Fig 3 at 20000 per point of imbalance (m2 makes one move), written once (read only);
+    m2's trade-off front from the top, 2 points."""
     case = fig3_case()
-    case = case.with_params(case.params.updated(objective={"imbalance_weight": 20000.0}))
+    case = case.with_params(case.params.updated(objective={"imbalance_weight": 20000.0}, tradeoff={"max_points": 2}))
     profiles = build_profiles(case)
     out = tmp_path_factory.mktemp("compare")
     results = plan_and_write(case, ["baseline", "m2"], out, profiles=profiles)
@@ -50,7 +51,10 @@ def test_plan_and_write_writes_the_design_files(planned) -> None:
         assert len(pd.read_csv(folder / "schedules.csv")) == n_scen * n_steps * 1  # one ev customer
         assert len(pd.read_csv(folder / "profiles.csv")) == n_scen * n_steps * 8  # eight customers
         metrics = json.loads((folder / "metrics.json").read_text())
-        assert metrics["method"] == mid and metrics["extra"] == {}
+        assert metrics["method"] == mid and set(metrics["extra"]) == ({"tradeoff"} if mid == "m2" else set())
+        assert (folder / "tradeoff.csv").is_file() == (mid == "m2")  # methods with moves
+        for name in ("plan.geojson", "plan_wgs84.geojson", "net_after.json"):
+            assert (folder / name).is_file(), (mid, name)
     base = json.loads((out / "baseline" / "plan.json").read_text())
     m2 = json.loads((out / "m2" / "plan.json").read_text())
     assert base["moves"] == [] and base["moved_customers"] == 0
@@ -74,6 +78,32 @@ def test_comparison_table_rows(planned) -> None:
     assert base["binaries"] == 0
 
 
+def test_tradeoff_csv_marks_the_plan(planned) -> None:
+    """m2's front: cost rising, E[I] falling, the written plan marked."""
+    _, _, out, results = planned
+    front = pd.read_csv(out / "m2" / "tradeoff.csv")
+    assert list(front.columns) == ["budget", "cost", "expected_imbalance_pct", "peak_imbalance_pct", "moved_customers", "moves", "chosen"]
+    assert len(front) >= 2 and front["cost"].diff().dropna().gt(0).all() and front["expected_imbalance_pct"].diff().dropna().lt(0).all()
+    chosen = front[front["chosen"]]
+    assert len(chosen) == 1
+    assert chosen["cost"].iloc[0] == pytest.approx(results["m2"].plan.total_cost)
+    assert chosen["expected_imbalance_pct"].iloc[0] == pytest.approx(results["m2"].metrics.expected_imbalance_after_pct)
+
+
+def test_budget_picks_a_point_of_the_front(planned, tmp_path: Path) -> None:
+    """--budget 0 with a front of 1 point from the top: the sweep goes on from the budget to the
+    plan without moves, which is planned and marked."""
+    case, profiles, _, _ = planned
+    case = case.with_params(case.params.updated(tradeoff={"max_points": 1}))
+    results = plan_and_write(case, ["m2"], tmp_path, profiles=profiles, subfolders=False, budget=0.0)
+    assert results["m2"].plan.moves == []
+    front = pd.read_csv(tmp_path / "tradeoff.csv")
+    assert front.loc[front["chosen"], "moves"].tolist() == ["no move"] and len(front) == 2
+    assert front["cost"].iloc[0] == 0.0 and front["cost"].iloc[1] > 0
+    with pytest.raises(ValueError, match="exclude each other"):
+        plan_and_write(case, ["m2"], tmp_path, profiles=profiles, budget=1.0, target_imbalance_pct=1.0)
+
+
 def test_single_method_writes_into_the_folder(planned, tmp_path: Path) -> None:
     case, profiles, _, _ = planned
     results = plan_and_write(case, ["baseline"], tmp_path, profiles=profiles, subfolders=False)
@@ -85,7 +115,7 @@ def test_single_method_writes_into_the_folder(planned, tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_evaluate_and_report_leaves_the_metrics_it_was_given(planned, tmp_path: Path) -> None:
     """Two calls write the same ``extra`` (out-of-sample only: no AC check here), and the
-    results passed in keep their empty ``extra``."""
+    results passed in keep theirs (m2: its trade-off front only)."""
     case, profiles, written_once, results = planned
     out = tmp_path / "compare"
     shutil.copytree(written_once, out)
@@ -94,9 +124,9 @@ def test_evaluate_and_report_leaves_the_metrics_it_was_given(planned, tmp_path: 
         report = evaluate_and_report(case, results, profiles, out, ac=False)
         assert report.is_file()
         written.append({mid: json.loads((out / mid / "metrics.json").read_text())["extra"] for mid in results})
-        assert all(run.metrics.extra == {} for run in results.values())
+        assert all(set(run.metrics.extra) == ({"tradeoff"} if mid == "m2" else set()) for mid, run in results.items())
     assert written[0] == written[1]
-    assert set(written[0]["m2"]) == {"out_of_sample"}
+    assert set(written[0]["m2"]) == {"out_of_sample", "tradeoff"}
     assert written[0]["m2"]["out_of_sample"]["days"] == 4  # test_evaluate_outofsample.py
     oos = pd.read_csv(out / "out_of_sample.csv", index_col="method")
     assert written[0]["m2"]["out_of_sample"]["mean_pct"] == pytest.approx(oos.loc["m2", "mean_pct"])

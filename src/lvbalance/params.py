@@ -54,6 +54,12 @@ class PlanningParams(_Section):
         "per-option", description="one new line per move (default) or the paper's sum of a cost per moved customer (Eq 3)"
     )
     fixed_cost: float = Field(0.0, ge=0, description="fixed cost of one new connection [currency]")
+    budget: float | None = Field(
+        None,
+        ge=0,
+        description="largest plan cost C_plan (Eq 3) the model may spend, a stage-1 constraint [currency]; None: unlimited. "
+        "Method m3 prices moves by straight lines: its budget caps that estimate",
+    )
 
 
 class StreetParams(_Section):
@@ -237,6 +243,24 @@ class SolverParams(_Section):
     )
 
 
+class TradeoffParams(_Section):
+    """The cost-imbalance trade-off front of a method with moves (MODEL.md §6, "The trade-off")."""
+
+    max_points: int = Field(
+        6,
+        ge=0,
+        description="most budgets solved from the unlimited budget downwards, each a MILP [-]; 0: no front "
+        "(tradeoff.csv is then written only for --budget / --target-imbalance, with the points they need)",
+    )
+    imbalance_resolution_pct: float = Field(
+        1e-4,
+        gt=0,
+        description="precision of the front in expected imbalance: the cost term of each point's objective is worth at most "
+        "this much E[I] over the whole cost range, so E[I] comes first and, among plans within this of the least E[I], the "
+        "cheapest is taken [%]",
+    )
+
+
 def _new_line_types() -> list[str]:
     return ["NAYY 4x50 SE", "NAYY 4x95 SE", "NAYY 4x150 SE", "NAYY 4x240 SE"]
 
@@ -302,6 +326,7 @@ class Params(_Section):
     profiles: ProfileParams = ProfileParams()
     solver: SolverParams = SolverParams()
     powerflow: PowerFlowParams = PowerFlowParams()
+    tradeoff: TradeoffParams = TradeoffParams()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain nested dict (TOML-ready: options left at None are omitted)."""

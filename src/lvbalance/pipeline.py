@@ -15,9 +15,12 @@ import pandas as pd
 
 from lvbalance.case import Case
 from lvbalance.evaluate.metrics import compute_metrics
+from lvbalance.evaluate.tradeoff import TRADEOFF_NAME, TradeoffFront, check_selection, plan_with_tradeoff, write_tradeoff
 from lvbalance.evaluate.why import WHY_NAME, NoMoveReason, why_no_move
+from lvbalance.io.plan_geojson import write_plan_geojson
 from lvbalance.model.methods import METHODS, get_method
-from lvbalance.model.run import MethodResult, plan_method
+from lvbalance.model.run import MethodResult
+from lvbalance.powerflow.export import write_net_after
 from lvbalance.profiles import ProfileResult, build_profiles, write_profiles
 from lvbalance.results import Metrics, Plan, write_csv, write_json, write_results
 
@@ -34,6 +37,8 @@ class MethodRun:
     metrics: Metrics
     why: NoMoveReason | None = None
     """why the plan moves nothing (methods with moves whose plan moves nothing)"""
+    tradeoff: TradeoffFront | None = None
+    """the cost-imbalance front, the plan marked on it (methods with moves)"""
 
     @property
     def plan(self) -> Plan:
@@ -48,15 +53,23 @@ def plan_and_write(
     profiles: ProfileResult | None = None,
     progress: Progress | None = None,
     subfolders: bool = True,
+    budget: float | None = None,
+    target_imbalance_pct: float | None = None,
 ) -> dict[str, MethodRun]:
     """Plan ``case`` with each method and write its outputs.
 
     With ``subfolders`` every method writes into ``out_dir/<method id>`` (``compare``),
     else the single method writes into ``out_dir`` (``plan``). A method with moves whose plan
     moves nothing also writes ``why_no_move.json`` (:func:`lvbalance.evaluate.why.why_no_move`).
+    A method with moves writes its cost-imbalance front, ``tradeoff.csv``
+    (:mod:`lvbalance.evaluate.tradeoff`; its points' gaps in ``metrics.json`` ``extra``);
+    ``budget`` [currency] or ``target_imbalance_pct`` [%] pick its plan on the front instead
+    of the case's weight. Every method writes ``plan.geojson``, ``plan_wgs84.geojson`` and
+    ``net_after.json`` (the pandapower net after the plan).
     """
     from lvbalance.coupling import build_street_graph, move_options
 
+    check_selection(budget, target_imbalance_pct)
     say = progress or (lambda _msg: None)
     out = Path(out_dir)
     methods = [get_method(m) for m in method_ids]
@@ -71,13 +84,18 @@ def plan_and_write(
             options[straight] = move_options(case, straight_line=straight, graph=graph)
     results: dict[str, MethodRun] = {}
     for m in methods:
-        say(f"{m.id}: build and solve")
-        res = plan_method(case, profiles.scenarios, m, options=options.get(m.straight_line) if m.moves else None)
+        front_too = m.moves and (case.params.tradeoff.max_points > 0 or budget is not None or target_imbalance_pct is not None)
+        say(f"{m.id}: build and solve" + (", cost-imbalance trade-off" if front_too else ""))
+        opts = options.get(m.straight_line) if m.moves else None
+        res, front = plan_with_tradeoff(case, profiles.scenarios, m, opts, budget=budget, target_pct=target_imbalance_pct)
         why = None
         if m.moves and not res.plan.moves:
             say(f"{m.id}: why no move")
             why = why_no_move(case, profiles.scenarios, m, options.get(m.straight_line), res)
-        run = MethodRun(res, compute_metrics(res), why)
+        metrics = compute_metrics(res)
+        if front is not None:
+            metrics = dataclasses.replace(metrics, extra={**metrics.extra, "tradeoff": front.to_json()})
+        run = MethodRun(res, metrics, why, front)
         target = out / m.id if subfolders else out
         write_profiles(profiles, target)
         write_results(target, res.plan, res.schedules, res.feeder_loads, run.metrics)
@@ -85,6 +103,12 @@ def plan_and_write(
             write_json(target / WHY_NAME, why.to_json())
         else:
             (target / WHY_NAME).unlink(missing_ok=True)
+        if front is not None:
+            write_tradeoff(target, front)
+        else:
+            (target / TRADEOFF_NAME).unlink(missing_ok=True)
+        write_plan_geojson(target, case, res.plan)
+        write_net_after(target, case, res)
         results[m.id] = run
     if subfolders and len(results) > 1:
         write_csv(out / "comparison.csv", comparison_table(results).reset_index())

@@ -57,6 +57,26 @@ def print_comparison(table: Any) -> None:
     console.print(t)
 
 
+BudgetOption = Annotated[
+    float | None,
+    typer.Option(
+        "--budget",
+        metavar="AMOUNT",
+        help="Plan, for each method with moves, the least expected imbalance at a cost of at most AMOUNT (currency) "
+        "(a point of its cost-imbalance front) instead of the case's imbalance_weight.",
+    ),
+]
+TargetOption = Annotated[
+    float | None,
+    typer.Option(
+        "--target-imbalance",
+        metavar="PCT",
+        help="Plan, for each method with moves, the cheapest plan whose expected imbalance is at most PCT [%] "
+        "(a point of its front). Excludes --budget.",
+    ),
+]
+
+
 def run_methods(
     case: Case,
     methods: list[str],
@@ -66,6 +86,8 @@ def run_methods(
     evaluate: bool = True,
     case_dir: Path | None = None,
     overwrite: bool = False,
+    budget: float | None = None,
+    target_imbalance_pct: float | None = None,
 ) -> None:
     """Plan, evaluate and report into ``out``: written into a temporary sibling folder that
     replaces ``out`` only when everything succeeded (:func:`lvbalance.io.outdir.staged_output`)."""
@@ -77,7 +99,16 @@ def run_methods(
         steps = Steps()
         steps("pseudo profiles and scenarios")
         profiles = build_profiles(case)
-        results = plan_and_write(case, methods, work, profiles=profiles, progress=steps, subfolders=subfolders)
+        results = plan_and_write(
+            case,
+            methods,
+            work,
+            profiles=profiles,
+            progress=steps,
+            subfolders=subfolders,
+            budget=budget,
+            target_imbalance_pct=target_imbalance_pct,
+        )
         report = evaluate_and_report(case, results, profiles, work, ac=evaluate, out_of_sample_days=evaluate, progress=steps)
         report = out / report.relative_to(work)
     elapsed = steps.done()
@@ -91,6 +122,17 @@ def run_methods(
             )
         if r.metrics.violations:
             console.print(f"  [yellow]{mid}: {len(r.metrics.violations)} line-rule violation(s) the plan cannot avoid; see metrics.json[/]")
+    for mid, r in results.items():
+        front = r.tradeoff
+        if front is not None and front.points:
+            lo, hi, ch = front.points[0], front.points[-1], front.chosen
+            chosen = f"; the plan: cost {ch.cost:,.0f}, E[I] {ch.expected_imbalance_pct:.2f} %" if ch is not None else ""
+            console.print(
+                f"  {mid}: trade-off front of {len(front.points)} plans{'' if front.complete else ' (from the top)'}, "
+                f"cost {lo.cost:,.0f} → {hi.cost:,.0f}, E[I] {lo.expected_imbalance_pct:.2f} → {hi.expected_imbalance_pct:.2f} %"
+                f"{chosen} [dim](tradeoff.csv, {front.sweep_time_s:.0f} s)[/]",
+                highlight=False,
+            )
     for mid, r in results.items():
         if r.why is not None:
             console.print(f"  {mid}: {r.why.text} [dim]({r.why.time_s:.1f} s)[/]", highlight=False)
@@ -167,14 +209,28 @@ def plan(
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace an existing output folder (atomically, when the run succeeds).")
     ] = False,
+    budget: BudgetOption = None,
+    target_imbalance: TargetOption = None,
 ) -> None:
     """Plan one case with one method."""
+    from lvbalance.evaluate.tradeoff import check_selection
     from lvbalance.io.outdir import check_output_folder
     from lvbalance.model.methods import get_method
 
     get_method(method)
+    check_selection(budget, target_imbalance)
     check_output_folder(out, case_dir=case_dir, overwrite=overwrite)  # before the case is read: a clear refusal at once
-    run_methods(load_case(case_dir), [method], out, subfolders=False, evaluate=evaluate, case_dir=case_dir, overwrite=overwrite)
+    run_methods(
+        load_case(case_dir),
+        [method],
+        out,
+        subfolders=False,
+        evaluate=evaluate,
+        case_dir=case_dir,
+        overwrite=overwrite,
+        budget=budget,
+        target_imbalance_pct=target_imbalance,
+    )
 
 
 @app.command()
@@ -186,13 +242,27 @@ def compare(
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace an existing output folder (atomically, when the run succeeds).")
     ] = False,
+    budget: BudgetOption = None,
+    target_imbalance: TargetOption = None,
 ) -> None:
     """Plan one case with every method and compare them (the paper's Table 2)."""
+    from lvbalance.evaluate.tradeoff import check_selection
     from lvbalance.io.outdir import check_output_folder
     from lvbalance.model.methods import METHODS
 
+    check_selection(budget, target_imbalance)
     check_output_folder(out, case_dir=case_dir, overwrite=overwrite)  # before the case is read: a clear refusal at once
-    run_methods(load_case(case_dir), list(METHODS), out, subfolders=True, evaluate=evaluate, case_dir=case_dir, overwrite=overwrite)
+    run_methods(
+        load_case(case_dir),
+        list(METHODS),
+        out,
+        subfolders=True,
+        evaluate=evaluate,
+        case_dir=case_dir,
+        overwrite=overwrite,
+        budget=budget,
+        target_imbalance_pct=target_imbalance,
+    )
 
 
 @app.command()

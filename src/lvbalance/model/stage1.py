@@ -21,10 +21,12 @@ END = "end_node"
 """Dimension of the one-move-per-end-node rows."""
 CONFLICT = "conflict"
 """Dimension of the targets-stay-put rows."""
+BUDGET_ALLOWANCE = 1e-6
+"""Relative round-off allowance of the budget row [-] (:func:`add_budget_limit`)."""
 
 
 def add_stage1(m: linopy.Model, options: pd.DataFrame, planning: PlanningParams, *, relaxed: bool = False) -> linopy.Variable | None:
-    """``u`` and every stage-1 rule (Eq 4-5, 9-12, targets stay put); None without options.
+    """``u`` and every stage-1 rule (Eq 4-5, 9-12, targets stay put, the budget if any); None without options.
 
     ``relaxed``: ``u`` continuous in [0, 1] (the LP relaxation, for the Benders master).
     """
@@ -34,6 +36,8 @@ def add_stage1(m: linopy.Model, options: pd.DataFrame, planning: PlanningParams,
     add_one_move_per_end_node(m, u, options)
     add_moved_customer_limit(m, u, options, planning.max_moved_customers)
     add_targets_stay_put(m, u, options)
+    if planning.budget is not None:
+        add_budget_limit(m, u, options, planning.budget)
     return u
 
 
@@ -93,6 +97,17 @@ def add_targets_stay_put(m: linopy.Model, u: linopy.Variable, options: pd.DataFr
         return None
     A = _incidence(pd.RangeIndex(n_rows, name=CONFLICT), options.index, entries, (CONFLICT, OPTION))
     return m.add_constraints((u * A).sum(OPTION) <= 1, name="targets_stay_put")
+
+
+def add_budget_limit(m: linopy.Model, u: linopy.Variable, options: pd.DataFrame, budget: float) -> linopy.Constraint:
+    """Budget (addition, MODEL.md §6 "The trade-off"): ``C_plan = sum_o C[o] u[o] <= budget``.
+
+    The right side gets an allowance of ``1e-6 x budget`` [currency] for round-off: a plan the
+    solver finds at ``u`` within its integrality tolerance stays feasible once ``u`` is rounded
+    (the Benders subproblems fix ``u`` at the rounded master plan). Callers that step budgets
+    down keep their step well above it.
+    """
+    return m.add_constraints((u * plan_cost(options)).sum() <= budget * (1 + BUDGET_ALLOWANCE), name="budget")
 
 
 def plan_cost(options: pd.DataFrame) -> xr.DataArray:
