@@ -40,6 +40,8 @@ def test_input_hash_follows_files_and_options(tmp_path: Path) -> None:
     assert h0 == input_hash(case_dir, METHODS, evaluate=False)
     assert h0 != input_hash(case_dir, METHODS, evaluate=True)
     assert h0 != input_hash(case_dir, ("baseline", "m1"), evaluate=False)
+    assert h0 != input_hash(case_dir, METHODS, evaluate=False, budget=5000.0)  # --budget replans
+    assert input_hash(case_dir, METHODS, evaluate=False, budget=5000.0) != input_hash(case_dir, METHODS, evaluate=False, budget=6000.0)
     (case_dir / ".notes").write_text("hidden files do not count")
     assert h0 == input_hash(case_dir, METHODS, evaluate=False)
     toml = case_dir / "case.toml"

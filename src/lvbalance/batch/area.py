@@ -73,6 +73,8 @@ class AreaJob:
     """AC power-flow check and out-of-sample evaluation, as ``compare --evaluate``"""
     force: bool = False
     """plan even when the outputs are current"""
+    budget: float | None = None
+    """each method with moves: the least expected imbalance at a cost of at most this (``--budget``) [currency]"""
 
 
 @dataclass(frozen=True)
@@ -97,12 +99,15 @@ def with_baseline(methods: list[str] | tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys([BASELINE, *methods]))
 
 
-def input_hash(case_dir: str | Path, methods: tuple[str, ...], *, evaluate: bool) -> str:
+def input_hash(case_dir: str | Path, methods: tuple[str, ...], *, evaluate: bool, budget: float | None = None) -> str:
     """SHA-256 of every file of the case directory (relative path and bytes, hidden files left
     out), the methods, the evaluation switch and the lvbalance version."""
     root = Path(case_dir)
     h = hashlib.sha256()
-    h.update(json.dumps({"methods": list(methods), "evaluate": evaluate, "lvbalance": lvbalance.__version__}).encode())
+    options = {"methods": list(methods), "evaluate": evaluate, "lvbalance": lvbalance.__version__}
+    if budget is not None:  # without it: the hash of outputs planned before --budget existed
+        options["budget"] = budget
+    h.update(json.dumps(options).encode())
     for path in sorted(p for p in root.rglob("*") if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)):
         h.update(path.relative_to(root).as_posix().encode() + b"\0")
         h.update(hashlib.sha256(path.read_bytes()).digest())
@@ -153,7 +158,7 @@ def _plan_into(case: Case, job: AreaJob, folder: Path) -> None:
     from lvbalance.profiles import build_profiles
 
     profiles = build_profiles(case)
-    results = plan_and_write(case, job.methods, folder, profiles=profiles, subfolders=True)
+    results = plan_and_write(case, job.methods, folder, profiles=profiles, subfolders=True, budget=job.budget)
     evaluate_and_report(case, results, profiles, folder, ac=job.evaluate, out_of_sample_days=job.evaluate)
 
 
@@ -200,7 +205,7 @@ def plan_area(job: AreaJob) -> AreaOutcome:
             "directories and the output folder must be on a file system shared by the client and every worker",
         )
     try:
-        digest = input_hash(case_dir, job.methods, evaluate=job.evaluate)
+        digest = input_hash(case_dir, job.methods, evaluate=job.evaluate, budget=job.budget)
         if not job.force and is_current(dest, digest, job.methods):
             return outcome(AreaStatus.UNCHANGED)
         case = read_case(case_dir)

@@ -96,11 +96,13 @@ def _input_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else 0
 
 
-def make_jobs(areas: Areas, out_root: Path, methods: Sequence[str], *, evaluate: bool, force: bool) -> list[AreaJob]:
+def make_jobs(
+    areas: Areas, out_root: Path, methods: Sequence[str], *, evaluate: bool, force: bool, budget: float | None = None
+) -> list[AreaJob]:
     """One job per case directory, largest input first (so that the longest tasks start first)."""
     methods_all = with_baseline(tuple(methods))
     jobs = [
-        AreaJob(name, str(path), str(out_root / name), methods_all, evaluate=evaluate, force=force)
+        AreaJob(name, str(path), str(out_root / name), methods_all, evaluate=evaluate, force=force, budget=budget)
         for name, path in areas.case_dirs.items()
     ]
     size = {j.area: _input_bytes(Path(j.case_dir)) for j in jobs}

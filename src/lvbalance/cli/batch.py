@@ -56,6 +56,14 @@ def batch(
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Plan every area again, even those whose outputs are current.")] = False,
     evaluate: Annotated[bool, typer.Option(help="AC power-flow check and out-of-sample evaluation of every area.")] = True,
+    budget: Annotated[
+        float | None,
+        typer.Option(
+            "--budget",
+            metavar="AMOUNT",
+            help="Each method with moves: the least expected imbalance at a cost of at most AMOUNT (currency).",
+        ),
+    ] = None,
 ) -> None:
     """Plan many transformer areas at once on Dask, one task an area, and summarise the town.
 
@@ -80,7 +88,11 @@ def batch(
     if not areas.names:
         raise ValueError("no areas given")
     root = _check_out(out, list(areas.case_dirs.values()))
-    jobs = make_jobs(areas, root, chosen, evaluate=evaluate, force=force)
+    if budget is not None:
+        from lvbalance.evaluate.tradeoff import check_selection
+
+        check_selection(budget, None)
+    jobs = make_jobs(areas, root, chosen, evaluate=evaluate, force=force, budget=budget)
     console.print(
         f"{len(areas.names)} area(s) ({len(areas.known_bad)} failed at import), methods {', '.join(with_baseline(tuple(chosen)))}, "
         f"evaluation {'on' if evaluate else 'off'} -> {root}"
