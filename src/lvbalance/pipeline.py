@@ -136,7 +136,7 @@ def evaluate_and_report(
 
     say = progress or (lambda _msg: None)
     out = Path(out_dir)
-    subfolders = len(results) > 1
+    subfolders = len(results) > 1 or any((out / mid / "plan.json").is_file() for mid in results)  # as plan_and_write wrote them
     extra: dict[str, dict[str, object]] = {mid: dict(run.metrics.extra) for mid, run in results.items()}
     if ac:
         say(f"AC power-flow check ({case.params.powerflow.backend})")
