@@ -4,7 +4,8 @@ Run: ``.venv/bin/python -m benchmarks.bench_table [--quick] [--areas 2,10] [--ti
 
 Each case is planned by ``lvbalance compare CASE --no-evaluate`` in a child process under
 ``/usr/bin/time -v`` (its peak memory), with the solver's time limit raised to
-``--time-limit`` so that the solve times are times to proven optimality; per method the
+``--time-limit`` so that the solve times are times to proven optimality (and no trade-off
+front); per method the
 build and solve times, status and gap come from the run's ``comparison.csv`` and
 ``metrics.json``. Then: the same compare once more, to check that the outputs are
 identical except the ``*_time_s`` fields; the AC check on power-grid-model of 5 plans
@@ -45,9 +46,11 @@ GOALS = {
 
 
 def with_time_limit(case_dir: Path, out: Path, time_limit_s: float) -> Path:
-    """A copy of the case with ``solver.time_limit_s`` raised."""
+    """A copy of the case with ``solver.time_limit_s`` raised and no trade-off front (each of
+    its points is a solve of its own: ``benchmarks/bench_tradeoff.py`` measures them)."""
     case = read_case(case_dir)
-    return write_case(case.with_params(case.params.updated(solver={"time_limit_s": time_limit_s})), out)
+    params = case.params.updated(solver={"time_limit_s": time_limit_s}, tradeoff={"max_points": 0})
+    return write_case(case.with_params(params), out)
 
 
 def timed_run(args: list[str]) -> tuple[float, float]:
