@@ -57,6 +57,9 @@ def print_comparison(table: Any) -> None:
     console.print(t)
 
 
+OverwriteOption = Annotated[
+    bool, typer.Option("--overwrite", help="Replace an existing output folder (atomically, when the run succeeds).")
+]
 BudgetOption = Annotated[
     float | None,
     typer.Option(
@@ -184,9 +187,7 @@ def print_decision(case: Case, out: Path) -> None:
 def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("out"),
     evaluate: Annotated[bool, typer.Option(help="AC power-flow check and out-of-sample evaluation.")] = True,
-    overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace an existing output folder (atomically, when the run succeeds).")
-    ] = False,
+    overwrite: OverwriteOption = False,
 ) -> None:
     """Run the main job on the embedded default case (Schutterwald area 1): all methods, evaluation, report."""
     from lvbalance.data import default_case_path
@@ -206,31 +207,15 @@ def plan(
     method: Annotated[str, typer.Option("--method", "-m", help="baseline, m1, m2, m3 or v2g_only.")] = "m1",
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("out"),
     evaluate: Annotated[bool, typer.Option(help="AC power-flow check and out-of-sample evaluation.")] = True,
-    overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace an existing output folder (atomically, when the run succeeds).")
-    ] = False,
+    overwrite: OverwriteOption = False,
     budget: BudgetOption = None,
     target_imbalance: TargetOption = None,
 ) -> None:
     """Plan one case with one method."""
-    from lvbalance.evaluate.tradeoff import check_selection
-    from lvbalance.io.outdir import check_output_folder
     from lvbalance.model.methods import get_method
 
     get_method(method)
-    check_selection(budget, target_imbalance)
-    check_output_folder(out, case_dir=case_dir, overwrite=overwrite)  # before the case is read: a clear refusal at once
-    run_methods(
-        load_case(case_dir),
-        [method],
-        out,
-        subfolders=False,
-        evaluate=evaluate,
-        case_dir=case_dir,
-        overwrite=overwrite,
-        budget=budget,
-        target_imbalance_pct=target_imbalance,
-    )
+    _plan_case(case_dir, [method], out, subfolders=False, evaluate=evaluate, overwrite=overwrite, budget=budget, target=target_imbalance)
 
 
 @app.command()
@@ -239,29 +224,46 @@ def compare(
     case_dir: Annotated[Path, typer.Argument(help="Case directory.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (one sub-folder per method).")] = Path("out"),
     evaluate: Annotated[bool, typer.Option(help="AC power-flow check and out-of-sample evaluation.")] = True,
-    overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace an existing output folder (atomically, when the run succeeds).")
-    ] = False,
+    overwrite: OverwriteOption = False,
     budget: BudgetOption = None,
     target_imbalance: TargetOption = None,
 ) -> None:
     """Plan one case with every method and compare them (the paper's Table 2)."""
-    from lvbalance.evaluate.tradeoff import check_selection
-    from lvbalance.io.outdir import check_output_folder
     from lvbalance.model.methods import METHODS
 
-    check_selection(budget, target_imbalance)
-    check_output_folder(out, case_dir=case_dir, overwrite=overwrite)  # before the case is read: a clear refusal at once
+    _plan_case(
+        case_dir, list(METHODS), out, subfolders=True, evaluate=evaluate, overwrite=overwrite, budget=budget, target=target_imbalance
+    )
+
+
+def _plan_case(
+    case_dir: Path,
+    methods: list[str],
+    out: Path,
+    *,
+    subfolders: bool,
+    evaluate: bool,
+    overwrite: bool,
+    budget: float | None,
+    target: float | None,
+) -> None:
+    """``plan`` and ``compare``: options and output folder checked before the case is read
+    (a clear refusal at once), then :func:`run_methods`."""
+    from lvbalance.evaluate.tradeoff import check_selection
+    from lvbalance.io.outdir import check_output_folder
+
+    check_selection(budget, target)
+    check_output_folder(out, case_dir=case_dir, overwrite=overwrite)
     run_methods(
         load_case(case_dir),
-        list(METHODS),
+        methods,
         out,
-        subfolders=True,
+        subfolders=subfolders,
         evaluate=evaluate,
         case_dir=case_dir,
         overwrite=overwrite,
         budget=budget,
-        target_imbalance_pct=target_imbalance,
+        target_imbalance_pct=target,
     )
 
 
@@ -270,9 +272,7 @@ def compare(
 def profiles(
     case_dir: Annotated[Path, typer.Argument(help="Case directory.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("out"),
-    overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace an existing output folder (atomically, when the run succeeds).")
-    ] = False,
+    overwrite: OverwriteOption = False,
 ) -> None:
     """Pseudo profiles and scenarios only: scenarios.csv, profiles.csv and figures."""
     from lvbalance.io.outdir import check_output_folder, staged_output
