@@ -563,13 +563,13 @@ def test_overwrite_replaces_the_folder_as_a_whole(bases, tmp_path) -> None:
 
 def test_a_failed_run_leaves_no_output(bases, tmp_path, monkeypatch) -> None:
     """A failure after validation (here: the solver) leaves neither the folder nor a temporary one."""
-    import lvbalance.pipeline
+    import lvbalance.evaluate.tradeoff
 
     def fail(*args: object, **kwargs: object) -> None:
         raise RuntimeError("solver stopped without a solution")
 
     case = Path(shutil.copytree(bases["fig3"], tmp_path / "case"))
-    monkeypatch.setattr(lvbalance.pipeline, "plan_method", fail)
+    monkeypatch.setattr(lvbalance.evaluate.tradeoff, "plan_method", fail)  # the pipeline plans through plan_with_tradeoff
     code, output = _plan_into(case, tmp_path / "out")
     assert code == 1 and "solver stopped" in output and "Traceback" not in output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["case"]

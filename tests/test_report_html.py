@@ -30,6 +30,7 @@ from tests.fixtures import X0, Y0, fig3_case, fig3_tail_move
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 M1 = "m1: streets + V2G (the paper's method)"
+TRADEOFF_FIGURE = "Cost against expected imbalance"
 
 # --------------------------------------------------------------------------- plan summaries, by hand
 
@@ -159,7 +160,8 @@ def test_report_is_one_file_with_tables_map_and_figures(written, tmp_path):
     assert path.stat().st_mode & 0o777 == 0o644
     page = path.read_text(encoding="utf-8")
     # the plan figure printed in place of the map, then the figures section
-    assert figures_in(page) == [f"Plan on the map: {M1}"] + [t for t, _ in report_figures(case, read_run(work))]
+    # (the fixture's m1 wrote its trade-off front: its figure comes after the decision)
+    assert figures_in(page) == [f"Plan on the map: {M1}", TRADEOFF_FIGURE] + [t for t, _ in report_figures(case, read_run(work))]
     sections = re.findall(r"<section id='([^']+)'><h2>", page)
     assert sections == [*SECTIONS, "figures"]
     # the first section leads with the decision: sentence, figures, the map and its legend
@@ -171,11 +173,13 @@ def test_report_is_one_file_with_tables_map_and_figures(written, tmp_path):
     assert "<iframe class='map'" in first and "<ul class='legend'>" in first
     assert "<b>F1</b>" in first and "<b>F2</b>" in first
     assert "Why m1: of the methods in this run, its plan scores lowest" in first
-    assert "was not computed in this run" in section(page, SECTIONS[1])  # no tradeoff.csv here
+    trade = section(page, SECTIONS[1])  # the fixture's m1 wrote tradeoff.csv (m2 did not plan here)
+    assert (work / "m1" / "tradeoff.csv").is_file() and "was not computed in this run" not in trade
+    assert "Each point is a plan that is optimal for its budget" in trade and "Points of m1" in trade
     assert f"<td>m1</td><td>{html_mod.escape(METHODS['m1'].name)}</td>" in page  # Table 2's row
     plan = json.loads((work / "m1" / "plan.json").read_text())
     assert f"<h3>Moves of {html_mod.escape(M1)}</h3>" in page
-    assert page.count("<li><b>") == 2  # one summary per method
+    assert page.replace(trade, "").count("<li><b>") == 2  # one summary per method (the trade-off has its own)
     assert f"{len(plan['moves'])} move(s)" in page
     layers = map_layers(case, read_run(work))
     assert set(layers) == {"streets", "network as built", "network after m1", "moves m1", "customers"}
@@ -223,6 +227,7 @@ def test_report_of_a_single_plan_folder(written):
     page = render_report(case, runs)
     assert figures_in(page) == [
         f"Plan on the map: {M1}",  # printed in place of the map
+        TRADEOFF_FIGURE,
         f"Plan on the map: {M1}",
         f"EV schedule: {M1}",
         "Imbalance over the day, per scenario",

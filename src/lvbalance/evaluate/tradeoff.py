@@ -393,7 +393,8 @@ def plan_with_tradeoff(
             return result, None
         front = tradeoff_front(case, scenarios, method, options, on_point=on_point)
         return result, front.with_chosen(point_of_result(result, options))
-    assert options is not None
+    if not method.moves or options is None:  # nothing to choose: the budget cannot matter
+        return plan_method(case, scenarios, method, options=None), None
     front = tradeoff_front(case, scenarios, method, options, budget=budget, target_pct=target_pct, on_point=on_point)
     point = select_point(front, budget=budget, target_pct=target_pct)
     result = plan_method(case, scenarios, method, options=options, fixed_moves=list(point.options))
