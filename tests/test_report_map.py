@@ -136,3 +136,10 @@ def test_map_falls_back_to_the_leaflet_cdn(monkeypatch):
     monkeypatch.setattr(report_map, "leaflet_source", lambda: (None, None, "from the CDN"))
     doc = html.unescape(map_html(fig3_case(), hand_runs()))
     assert LEAFLET_CDN_JS in doc and "code.jquery.com" not in doc
+
+
+def test_the_same_input_gives_the_same_map_byte_for_byte() -> None:
+    """folium's random element ids are numbered in order of appearance (issue 12, determinism)."""
+    first, second = map_html(fig3_case(), hand_runs()), map_html(fig3_case(), hand_runs())
+    assert first == second
+    assert "map_00000000000000000000000000000000" in html.unescape(first)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import html
 import math
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from matplotlib.colors import Normalize, to_hex
 
 from lvbalance.batch.area import DONE, read_record
 from lvbalance.batch.city import imbalance_cut_per_cost
-from lvbalance.report.map import _inline_leaflet
+from lvbalance.report.map import inline_leaflet, stable_ids
 from lvbalance.report.style import method_label
 from lvbalance.results import write_atomic
 
@@ -83,7 +82,7 @@ def town_map(layers: dict[str, dict[str, Any]]) -> folium.Map | None:
         return None
     lons, lats = [c[0] for c in coords], [c[1] for c in coords]
     m = folium.Map(location=[sum(lats) / len(lats), sum(lons) / len(lons)], tiles=None, zoom_start=15, max_zoom=22, control_scale=True)
-    _inline_leaflet(m)
+    inline_leaflet(m)
     folium.TileLayer(
         "OpenStreetMap", name="OpenStreetMap background (needs internet)", overlay=True, show=False, max_zoom=22, max_native_zoom=19
     ).add_to(m)
@@ -104,17 +103,6 @@ def town_map(layers: dict[str, dict[str, Any]]) -> folium.Map | None:
     folium.LayerControl(collapsed=False).add_to(m)
     m.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]], padding_top_left=(20, 20), padding_bottom_right=(260, 20))
     return m
-
-
-def stable_ids(doc: str) -> str:
-    """folium's random element ids (``map_<32 hex>``) numbered in order of appearance, so that
-    the same town gives the same page."""
-    ids: dict[str, str] = {}
-
-    def number(match: re.Match[str]) -> str:
-        return "_" + ids.setdefault(match.group(1), f"{len(ids):032x}")
-
-    return re.sub(r"(?<=[A-Za-z])_([0-9a-f]{32})(?![0-9a-zA-Z])", number, doc)
 
 
 def _iframe(m: folium.Map) -> str:

@@ -231,7 +231,7 @@ def build_map(case: Case, runs: dict[str, MethodOutputs], *, focus: str | None =
     lons = [c[0] for f in layers["network as built"]["features"] for c in f["geometry"]["coordinates"]]
     lats = [c[1] for f in layers["network as built"]["features"] for c in f["geometry"]["coordinates"]]
     m = folium.Map(location=[float(np.mean(lats)), float(np.mean(lons))], tiles=None, zoom_start=17, max_zoom=22, control_scale=True)
-    _inline_leaflet(m)
+    inline_leaflet(m)
     folium.TileLayer(
         "OpenStreetMap", name="OpenStreetMap background (needs internet)", overlay=True, show=False, max_zoom=22, max_native_zoom=19
     ).add_to(m)
@@ -299,7 +299,7 @@ def _css_with_images(css_path: Path) -> str:
     return re.sub(r"url\((images/[^)]+)\)", data_uri, css)
 
 
-def _inline_leaflet(m: folium.Map) -> None:
+def inline_leaflet(m: folium.Map) -> None:
     """Replace folium's CDN links by inline Leaflet; drop jQuery/Bootstrap/awesome-markers (unused here)."""
     js, css, _ = leaflet_source()
     if js is None:
@@ -347,6 +347,17 @@ def _map_intro() -> str:
     )
 
 
+def stable_ids(doc: str) -> str:
+    """folium's random element ids (``map_<32 hex>``) numbered in order of appearance, so that
+    the same input gives the same page (byte for byte)."""
+    ids: dict[str, str] = {}
+
+    def number(match: re.Match[str]) -> str:
+        return "_" + ids.setdefault(match.group(1), f"{len(ids):032x}")
+
+    return re.sub(r"(?<=[A-Za-z])_([0-9a-f]{32})(?![0-9a-zA-Z])", number, doc)
+
+
 def _iframe(m: folium.Map) -> str:
-    doc = m.get_root().render()
+    doc = stable_ids(m.get_root().render())
     return f"<iframe class='map' title='interactive map' srcdoc=\"{html.escape(doc, quote=True)}\"></iframe>"
