@@ -45,11 +45,12 @@ REL_TOL = 1e-6
 """How far the objective and each scenario's imbalance may move from the optimum [relative]."""
 
 
-HIGHS_LP_OPTIONS: dict[str, object] = {"solver": "ipm", "run_crossover": "off"}
+HIGHS_LP_OPTIONS: dict[str, object] = {"solver": "ipm"}
 """HiGHS options of the second stage: its LP is highly degenerate; the interior-point method
-took 41 s on the default case where dual simplex took 58 s (m1) and did not finish in 60 s
-(v2g_only). Without crossover (a schedule needs no basic solution) m1's stage took 34 s
-instead of 59 s in one run, with the same objective and total variation."""
+(with crossover, for a basic solution) took 41 s on the default case where dual simplex
+took 58 s (m1) and did not finish in 60 s (v2g_only). Without crossover m1's stage took 34 s
+instead of 59 s in one run, but m3's ended with status 'unknown' in the demo (no smoothing):
+crossover stays on."""
 
 
 @dataclass(frozen=True)
