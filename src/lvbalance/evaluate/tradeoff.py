@@ -13,7 +13,12 @@ each budget buys: every point is a plan that is optimal for its budget, found by
    and costs least among plans of equal ``E[I]``;
 2. start from the unlimited budget (or the case's ``planning.budget``), then set the next
    budget just below the cost of the plan found (``b = C - 1e-4 C - 0.01``), down to the
-   plan without moves or ``tradeoff.max_points`` points.
+   plan without moves or ``tradeoff.max_points`` points that stay on the front (at most
+   ``SOLVES_PER_POINT`` solves per point).
+
+All the solves of one front share one :class:`lvbalance.model.benders.RecoursePool`: where
+the plans are found by Benders, each point starts with every cut the earlier points (and the
+plan of the case's weight) found, since stage 2 does not depend on the budget or the weight.
 
 Every budget ``b`` between a point's cost and its own budget has that point as its answer,
 so the sweep finds every plan of the front once, in order, including the points that no
@@ -43,6 +48,7 @@ import pandas as pd
 
 from lvbalance.case import Case
 from lvbalance.flows import imbalance_table_pct
+from lvbalance.model.benders import RecoursePool
 from lvbalance.model.methods import Method
 from lvbalance.model.run import MethodResult, plan_method
 from lvbalance.profiles import ScenarioSet
@@ -59,6 +65,8 @@ NO_MOVE = "no move"
 
 STEP_REL, STEP_ABS = 1e-4, 1e-2
 """The next budget lies ``STEP_REL x C + STEP_ABS`` [currency] below the cost ``C`` of the last point."""
+SOLVES_PER_POINT = 3
+"""The sweep solves at most this many budgets per point it is asked for (dropped points cost solves too)."""
 COST_TOL, IMBALANCE_TOL = 1e-6, 1e-9
 """Differences below these [currency], [%] count as equal (strictness of the front)."""
 
@@ -235,6 +243,7 @@ def tradeoff_front(
     budget: float | None = None,
     target_pct: float | None = None,
     on_point: OnPoint | None = None,
+    pool: RecoursePool | None = None,
 ) -> TradeoffFront:
     """The front of ``method`` by the epsilon-constraint sweep (module docstring).
 
@@ -252,15 +261,18 @@ def tradeoff_front(
         sweep goes on while the points reach it.
     on_point
         Called with each point and its :class:`MethodResult` as it is solved (tests, checks).
+    pool
+        Benders cuts of earlier solves of this method over the same stage 2 (module docstring).
     """
     t0 = time.perf_counter()
     n_max = case.params.tradeoff.max_points if max_points is None else max_points
     weight = sweep_cost_weight(case, options)
     points: list[FrontPoint] = []
     complete = False
+    pool = pool if pool is not None else RecoursePool()
 
     def solve(b: float) -> FrontPoint | None:
-        res = plan_method(point_case(case, b, weight), scenarios, method, options=options)
+        res = plan_method(point_case(case, b, weight), scenarios, method, options=options, pool=pool)
         if res.info.status == SolveStatus.NO_MOVE_FALLBACK:
             log.warning("%s: no plan found within the time limit at budget %.2f; the front stops here", method.id, b)
             return None
@@ -288,22 +300,25 @@ def tradeoff_front(
 
     def chain(b: float, *, min_points: int, go_on: Callable[[FrontPoint], bool]) -> bool:
         """Points from budget ``b`` down; True when the plan without moves is reached."""
-        n = 0
-        while True:
+        mine: list[FrontPoint] = []
+        for _ in range(SOLVES_PER_POINT * min_points):
             p = solve(b)
             if p is None:
                 return False
             known = next((q for q in points if q.options == p.options), None)
             if known is None:
                 points.append(p)
-                n += 1
+                mine.append(p)
             if not p.options:
                 return True
+            # points that a cheaper one matches do not count (m3: street costs out of the model's order)
+            n = sum(1 for q in pareto(points)[0] if any(q is r for r in mine))
             if known is None and n >= min_points and not go_on(p):
                 return False
             if p.model_cost <= 0.0:
                 return False  # a free plan: nothing is cheaper
             b = max(p.model_cost - (STEP_REL * p.model_cost + STEP_ABS), 0.0)
+        return False
 
     def reaches_target(p: FrontPoint) -> bool:
         return target_pct is not None and p.expected_imbalance_pct <= target_pct + IMBALANCE_TOL
@@ -379,8 +394,9 @@ def plan_with_tradeoff(
     """
     check_selection(budget, target_pct)
     select = budget is not None or target_pct is not None
+    pool = RecoursePool()
     if not select:
-        result = plan_method(case, scenarios, method, options=options if method.moves else None)
+        result = plan_method(case, scenarios, method, options=options if method.moves else None, pool=pool)
         if not (method.moves and options is not None and case.params.tradeoff.max_points > 0):
             return result, None
         if result.info.status != SolveStatus.OPTIMAL:  # its points could not be proven either
@@ -391,11 +407,11 @@ def plan_with_tradeoff(
                 result.info.mip_gap,
             )
             return result, None
-        front = tradeoff_front(case, scenarios, method, options, on_point=on_point)
+        front = tradeoff_front(case, scenarios, method, options, on_point=on_point, pool=pool)
         return result, front.with_chosen(point_of_result(result, options))
     if not method.moves or options is None:  # nothing to choose: the budget cannot matter
         return plan_method(case, scenarios, method, options=None), None
-    front = tradeoff_front(case, scenarios, method, options, budget=budget, target_pct=target_pct, on_point=on_point)
+    front = tradeoff_front(case, scenarios, method, options, budget=budget, target_pct=target_pct, on_point=on_point, pool=pool)
     point = select_point(front, budget=budget, target_pct=target_pct)
     result = plan_method(case, scenarios, method, options=options, fixed_moves=list(point.options))
     info = dataclasses.replace(

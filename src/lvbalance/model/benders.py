@@ -15,6 +15,14 @@ solved exactly by cutting planes:
 
 Lower bound: the master's optimum; upper bound: the best visited plan. Stops when the gap
 is at most ``solver.mip_gap`` (or at the time limit, with the gap reached).
+
+``Q_s`` depends on the plan and on stage 2 only, not on the budget or the cost weight: a
+:class:`RecoursePool` keeps the subproblems, every cut and every plan evaluated, so that the
+solves of one method over the same scenarios and options (the plan of the case's weight, then
+each point of the trade-off front) start from all that the earlier ones found. The scenario
+subproblems of one iteration are solved side by side in ``solver.threads`` threads (HiGHS
+releases the interpreter lock while it solves; each subproblem is its own HiGHS instance, so the
+result does not depend on the order they finish in).
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import highspy
@@ -30,11 +39,12 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from lvbalance.case import Case
 from lvbalance.dims import OPTION, SCENARIO
 from lvbalance.model.build import BuiltModel, build_model
 from lvbalance.model.data import ModelData, model_data
 from lvbalance.model.solve import quiet_highs
-from lvbalance.model.stage1 import add_stage1
+from lvbalance.model.stage1 import BUDGET_ALLOWANCE, add_stage1
 from lvbalance.params import SolverParams
 from lvbalance.profiles import ScenarioSet, scenario_subset
 
@@ -98,44 +108,111 @@ def stage2_is_continuous(built: BuiltModel) -> bool:
     return not built.const.heavy_lines
 
 
-def solve_benders(built: BuiltModel, solver: SolverParams, scenarios: ScenarioSet) -> BendersResult:
-    """Best plan of ``built`` (its options, its stage-1 rules) by multi-cut Benders."""
+class RecoursePool:
+    """The scenario subproblems of one stage 2, with every cut and plan value found on them.
+
+    Built on first use for a model's options, scenarios and method; the subproblems are built
+    without the case's budget (a budget row would make their cuts valid under that budget only).
+    A later solve whose model has other options, scenarios or method rebuilds it.
+    """
+
+    def __init__(self) -> None:
+        self._key: tuple[object, ...] | None = None
+        self._scenarios: ScenarioSet | None = None
+        self._subs: list[_Subproblem] = []
+        self._sub_cost = np.zeros(0)
+        self.cuts: list[tuple[np.ndarray, np.ndarray]] = []
+        """``(const, grad)`` per evaluated plan: ``theta_s >= const_s + grad_s . u``"""
+        self.values: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
+        """evaluated plan (``u.tobytes()``) -> (``u``, ``Q_s(u)`` per scenario)"""
+
+    def attach(self, built: BuiltModel, scenarios: ScenarioSet) -> None:
+        """Make the pool serve ``built``: keep what it holds if it was built for the same stage 2."""
+        data: ModelData = built.data
+        case = data.case.with_params(data.case.params.updated(planning={"budget": None}))
+        names = tuple(str(s) for s in data.probability[SCENARIO].values)
+        stage2 = case.params.updated(objective={"cost_weight": 1.0}, solver={"smooth_schedules": False}).model_dump_json()
+        key = (built.method.id, tuple(built.options.index), tuple(built.options["cost"]), names, stage2)
+        if key == self._key and scenarios is self._scenarios:
+            return
+        ids = pd.Index(built.options.index, name=OPTION)
+        quiet_highs()
+        self._subs = [_Subproblem(self._scenario_model(case, scenarios, s, built), ids) for s in names]
+        self._sub_cost = case.params.objective.cost_weight * built.options["cost"].to_numpy(float)
+        self._key, self._scenarios, self.cuts, self.values = key, scenarios, [], {}
+
+    @staticmethod
+    def _scenario_model(case: Case, scenarios: ScenarioSet, scenario: str, built: BuiltModel) -> BuiltModel:
+        """The model of one scenario over the options of ``built``."""
+        data = model_data(case, scenario_subset(scenarios, [scenario]), built.options)
+        return build_model(data, built.method, reduce_options=False)
+
+    def evaluate(self, u: np.ndarray, threads: int) -> np.ndarray:
+        """``Q_s(u)`` of every scenario (solving them if ``u`` is new, adding its cut)."""
+        known = self.values.get(u.tobytes())
+        if known is not None:
+            return known[1]
+        with ThreadPoolExecutor(max_workers=max(1, min(threads, len(self._subs)))) as pool:
+            results = list(pool.map(lambda sub: sub.evaluate(u), self._subs))
+        Q = np.array([obj for obj, _ in results]) - self._sub_cost @ u
+        G = np.array([rc for _, rc in results]) - self._sub_cost
+        G[np.abs(G) < 1e-9] = 0.0  # numerical noise of the reduced costs
+        self.cuts.append((Q - G @ u, G))
+        self.values[u.tobytes()] = (u.copy(), Q)
+        return Q
+
+
+def solve_benders(built: BuiltModel, solver: SolverParams, scenarios: ScenarioSet, pool: RecoursePool | None = None) -> BendersResult:
+    """Best plan of ``built`` (its options, its stage-1 rules) by multi-cut Benders.
+
+    ``pool``: cuts and plan values of earlier solves over the same stage 2 (module docstring);
+    it is attached to ``built`` and holds this solve's cuts afterwards.
+    """
     t0 = time.perf_counter()
     data: ModelData = built.data
     options = built.options
     ids = pd.Index(options.index, name=OPTION)
     plan_cost = data.case.params.objective.cost_weight * options["cost"].to_numpy(float)
-    beta = data.probability.to_series()
-    quiet_highs()
-    subs = [
-        _Subproblem(build_model(model_data(data.case, scenario_subset(scenarios, [s]), options), built.method, reduce_options=False), ids)
-        for s in beta.index
-    ]
-    master = _Master(built, beta, plan_cost)
+    budget = data.case.params.planning.budget
+    beta = data.probability.to_series().to_numpy()
+    pool = pool if pool is not None else RecoursePool()
+    pool.attach(built, scenarios)
+    master = _Master(built, pd.Series(beta, index=data.probability[SCENARIO].values), plan_cost)
+    for const, grad in pool.cuts:
+        master.add_cuts(const, grad)
+
+    def value(u: np.ndarray, Q: np.ndarray) -> float:
+        return float(plan_cost @ u + beta @ Q)
 
     def add_cut(u: np.ndarray) -> float:
         """Evaluate every scenario at ``u``, add its cuts; the total objective at ``u``."""
-        Q = np.empty(len(beta))
-        G = np.empty((len(beta), len(ids)))
-        for k, sub in enumerate(subs):
-            obj, rc = sub.evaluate(u)
-            Q[k] = obj - plan_cost @ u
-            G[k] = rc - plan_cost
-        G[np.abs(G) < 1e-9] = 0.0  # numerical noise of the reduced costs
-        master.add_cuts(Q - G @ u, G)
-        return float(plan_cost @ u + beta.to_numpy() @ Q)
+        n = len(pool.cuts)
+        Q = pool.evaluate(u, solver.threads)
+        for const, grad in pool.cuts[n:]:
+            master.add_cuts(const, grad)
+        return value(u, Q)
+
+    def within_budget(u: np.ndarray) -> bool:
+        return budget is None or float(options["cost"].to_numpy(float) @ u) <= budget * (1 + BUDGET_ALLOWANCE)
 
     def out_of_time() -> bool:
         return time.perf_counter() - t0 > solver.time_limit_s
 
+    # the incumbent: the best plan evaluated so far that this solve admits (no move at first)
+    best_u = np.zeros(len(ids))
+    upper = add_cut(best_u)
+    for u, Q in pool.values.values():  # (the relaxed phase's points are fractional: not plans)
+        if np.all((u == 0.0) | (u == 1.0)) and within_budget(u) and value(u, Q) < upper:
+            best_u, upper = u.copy(), value(u, Q)
+
     # phase 1: cuts at the optimum of the relaxed master (u in [0, 1]) until its bound stalls;
     # Q_s is convex on the whole box, so these cuts stay valid for the integer master
     # (in-out stabilisation, cuts between the master's point and a point inside, was measured
-    # and took as many iterations here)
-    best_u = np.zeros(len(ids))
-    upper, lower, it = add_cut(best_u), -math.inf, 0
+    # and took as many iterations here); skipped when an earlier solve already did it on the pool
+    lower, it = -math.inf, 0
     share = solver.benders_relaxed_time_share * solver.time_limit_s
-    for it in range(1, solver.benders_relaxed_iterations + 1):  # noqa: B007 (it counts on after the loop)
+    relaxed = solver.benders_relaxed_iterations if len(pool.cuts) <= 1 else 0
+    for it in range(1, relaxed + 1):  # noqa: B007 (it counts on after the loop)
         u, bound = master.solve(integer=False)
         if bound - lower <= 1e-6 * max(abs(bound), 1.0) or time.perf_counter() - t0 > share:
             break
@@ -148,7 +225,6 @@ def solve_benders(built: BuiltModel, solver: SolverParams, scenarios: ScenarioSe
         """Gap at which to stop: the MIP gap, and never below round-off."""
         return max(solver.mip_gap, 1e-9) * max(abs(value), 1.0)
 
-    visited = {best_u.tobytes()}
     while not out_of_time():
         it += 1
         # solved exactly: a master solved to a looser gap proposed worse plans and took more
@@ -158,13 +234,12 @@ def solve_benders(built: BuiltModel, solver: SolverParams, scenarios: ScenarioSe
         log.info("benders %d: lower %.4f upper %.4f (%.1f s)", it, lower, upper, time.perf_counter() - t0)
         if upper - lower <= tol(upper):
             break
-        if u.tobytes() in visited:  # its cut is already in: lower and upper differ only by round-off
+        if u.tobytes() in pool.values:  # its cut is already in: lower and upper differ only by round-off
             lower = min(lower, upper)
             break
-        visited.add(u.tobytes())
-        value = add_cut(u)
-        if value < upper:
-            upper, best_u = value, u.copy()
+        total = add_cut(u)
+        if total < upper:
+            upper, best_u = total, u.copy()
         if upper - lower <= tol(upper):
             break
     chosen = [str(i) for i in ids[best_u > 0.5]]

@@ -15,7 +15,7 @@ import xarray as xr
 
 from lvbalance.case import Case
 from lvbalance.dims import OPTION
-from lvbalance.model.benders import solve_benders, stage2_is_continuous
+from lvbalance.model.benders import RecoursePool, solve_benders, stage2_is_continuous
 from lvbalance.model.build import BuiltModel, build_model
 from lvbalance.model.data import model_data
 from lvbalance.model.extract import extract_plan, extract_schedules, model_feeder_loads, slack_violations
@@ -57,6 +57,7 @@ def plan_method(
     *,
     options: pd.DataFrame | None = None,
     fixed_moves: list[str] | None = None,
+    pool: RecoursePool | None = None,
 ) -> MethodResult:
     """Plan ``case`` with ``method`` over ``scenarios`` (a ``profiles.ScenarioSet``).
 
@@ -64,6 +65,8 @@ def plan_method(
     method moves customers; street or straight-line as the method says).
     ``fixed_moves``: option ids whose moves are built for certain (stage 1 fixed, only
     stage 2 is optimised: out-of-sample evaluation, VSS); ``[]`` fixes "no move".
+    ``pool``: when the plan is found by Benders, the cuts of earlier solves of this method over
+    the same scenarios and options (the trade-off front passes one pool to all its solves).
     """
     if method.moves and options is None:
         from lvbalance.coupling import move_options
@@ -78,7 +81,7 @@ def plan_method(
     log.info("built %s: %s in %.2f s", method.id, built.size, built.build_time_s)
     try:
         if use_benders(built, case.params.solver.algorithm, fixed=fixed_moves is not None, solver_name=case.params.solver.name):
-            info = _solve_by_benders(built, case, scenarios)
+            info = _solve_by_benders(built, case, scenarios, pool)
         else:
             info = solve(built, case.params.solver)
     except NoSolutionError as exc:
@@ -112,10 +115,10 @@ def use_benders(built: BuiltModel, algorithm: str, *, fixed: bool, solver_name: 
     return applies
 
 
-def _solve_by_benders(built: BuiltModel, case: Case, scenarios: ScenarioSet) -> SolveInfo:
+def _solve_by_benders(built: BuiltModel, case: Case, scenarios: ScenarioSet, pool: RecoursePool | None = None) -> SolveInfo:
     """Find the plan by Benders, then solve the full model with that plan fixed (an LP)
     so that every variable has its value; bound and gap are those of the decomposition."""
-    result = solve_benders(built, case.params.solver, scenarios)
+    result = solve_benders(built, case.params.solver, scenarios, pool)
     u = built.u
     assert u is not None
     fixed = xr.DataArray(

@@ -1,0 +1,70 @@
+"""``model.benders``: the recourse pool shared by solves over the same stage 2.
+
+Case: :func:`tests.fixtures.fig3_coarse` at 4000 per point with the hand-built scenarios of
+``tests/test_evaluate_tradeoff.py``, method m1 (V2G, so its plans are found by Benders).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lvbalance.coupling import move_options
+from lvbalance.model.benders import RecoursePool, solve_benders
+from lvbalance.model.build import build_model
+from lvbalance.model.data import model_data
+from lvbalance.model.methods import METHODS
+from tests.fixtures import fig3_coarse, hand_scenarios, rel_close
+
+
+def _built(budget: float | None = None, cost_weight: float = 1.0):
+    case = fig3_coarse(
+        objective={"imbalance_weight": 4000.0, "cost_weight": cost_weight}, planning={"budget": budget}, solver={"algorithm": "benders"}
+    )
+    scen = hand_scenarios(case, seed=0, base_kw={"commercial": 6.0, "pv": -2.0})
+    options = move_options(case)
+    return case, scen, build_model(model_data(case, scen, options), METHODS["m1"])
+
+
+@pytest.mark.slow
+def test_a_solve_again_on_its_own_pool_evaluates_nothing_new() -> None:
+    case, scen, built = _built()
+    pool = RecoursePool()
+    first = solve_benders(built, case.params.solver, scen, pool)
+    evaluated = len(pool.values)
+    assert evaluated >= 2  # no move, and at least the plan found
+    again = solve_benders(built, case.params.solver, scen, pool)
+    assert len(pool.values) == evaluated
+    assert again.chosen == first.chosen
+    assert rel_close(again.upper_bound, first.upper_bound, 1e-9)
+
+
+@pytest.mark.slow
+def test_a_pool_carries_over_to_other_budgets_and_weights_with_the_same_answers() -> None:
+    """Cuts found without a budget stay valid under a budget and another cost weight: the
+    solve that starts from them finds what a fresh solve finds."""
+    case, scen, built = _built()
+    pool = RecoursePool()
+    solve_benders(built, case.params.solver, scen, pool)
+    cost = built.options["cost"]
+    for budget, weight in ((float(cost.min()) * 1.5, 1.0), (float(cost.max()), 1e-3)):
+        case_b, scen_b, built_b = _built(budget, weight)
+        fresh = solve_benders(built_b, case_b.params.solver, scen_b)
+        reused = solve_benders(built_b, case_b.params.solver, scen_b, pool)
+        assert reused.chosen == fresh.chosen
+        assert rel_close(reused.upper_bound, fresh.upper_bound, 1e-6)
+        assert float(cost.loc[reused.chosen].sum()) <= budget * (1 + 1e-6)
+        assert reused.gap <= max(case_b.params.solver.mip_gap, 1e-9)
+
+
+def test_the_pool_is_rebuilt_for_another_stage_2() -> None:
+    """Another imbalance weight changes stage 2: the cuts of the old one are dropped."""
+    case, scen, built = _built()
+    pool = RecoursePool()
+    pool.attach(built, scen)
+    pool.evaluate(np.zeros(len(built.options)), threads=1)
+    assert len(pool.cuts) == 1
+    other = fig3_coarse(objective={"imbalance_weight": 8000.0}, solver={"algorithm": "benders"})
+    built_other = build_model(model_data(other, scen, move_options(other)), METHODS["m1"])
+    pool.attach(built_other, scen)
+    assert pool.cuts == [] and pool.values == {}
