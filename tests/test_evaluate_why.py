@@ -86,3 +86,23 @@ def test_cli_prints_why_no_move(tmp_path: Path) -> None:
     assert saved["kind"] == "does_not_pay" and saved["break_even_weight"] > 1
     report = (out / "report.html").read_text()
     assert "Why: No move pays at imbalance_weight 1 per point" in report
+
+
+def test_a_budget_below_every_move_is_named() -> None:
+    """``--budget 0``: nothing moves because every move costs more; the cheapest is named with its cut."""
+    case, scen, options, result = _plan(1e6, budget=0.0)
+    assert not result.plan.moves
+    why = why_no_move(case, scen, M2, options, result, budget=0.0)
+    assert why.kind == "over_budget" and why.budget == 0.0
+    assert why.cost == pytest.approx(min(FIG3_OPTION_COST.values()))
+    assert why.expected_imbalance_with_move_pct is not None
+    assert why.cut_pct == pytest.approx(why.expected_imbalance_pct - why.expected_imbalance_with_move_pct)
+    assert "no move fits the budget of 0" in why.text and f"{why.cost:,.0f}" in why.text
+
+
+def test_a_target_met_as_built_is_named() -> None:
+    case, scen, options, result = _plan(1.0)
+    target = result.expected_imbalance_pct + 1.0
+    why = why_no_move(case, scen, M2, options, result, target_pct=target)
+    assert why.kind == "target_met" and why.candidates_evaluated == 0
+    assert f"{target:g} %" in why.text

@@ -91,7 +91,9 @@ def plan_and_write(
         why = None
         if m.moves and not res.plan.moves:
             say(f"{m.id}: why no move")
-            why = why_no_move(case, profiles.scenarios, m, options.get(m.straight_line), res)
+            why = why_no_move(
+                case, profiles.scenarios, m, options.get(m.straight_line), res, budget=budget, target_pct=target_imbalance_pct
+            )
         metrics = compute_metrics(res)
         if front is not None:
             metrics = dataclasses.replace(metrics, extra={**metrics.extra, "tradeoff": front.to_json()})

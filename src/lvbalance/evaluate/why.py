@@ -14,6 +14,9 @@ When the chosen plan of a method with moves moves no customer, either
   imbalance, battery wear, slack; usually near zero), so ``w* ~ cost_weight x C[o] / cut``.
   ``w*`` is an upper bound of the weight at which the plan starts to move: another option,
   or several moves together, may pay earlier;
+* or a budget excludes every move (``--budget``, or ``planning.budget``): the cheapest
+  admissible move costs more; it is reported with what it would cut, as above;
+* or the target of ``--target-imbalance`` is met without a move;
 * or no move is admissible, and the rules that exclude the candidates are counted from
   the coupling functions: end nodes and tail chains, load combinations beyond
   ``k = max_customers_per_move``, beyond ``M_max = max_moved_customers``, those with no
@@ -47,8 +50,10 @@ WHY_NAME = "why_no_move.json"
 class NoMoveReason:
     """Why ``method``'s plan moves nothing (see the module docstring).
 
-    ``kind``: ``'does_not_pay'`` (an admissible move exists: ``option`` and its figures)
-    or ``'none_admissible'`` (``counts`` says which rules exclude the candidates).
+    ``kind``: ``'does_not_pay'`` (an admissible move exists: ``option`` and its figures),
+    ``'over_budget'`` (every admissible move costs more than ``budget``: the cheapest with its
+    figures), ``'target_met'`` (no move is needed to reach ``target_pct``) or
+    ``'none_admissible'`` (``counts`` says which rules exclude the candidates).
     Imbalances in [%] (points of ``E[I]``), costs in [currency], weights in
     [currency per point of E[I]] (``imbalance_weight``) and [-] (``cost_weight``).
     """
@@ -76,11 +81,28 @@ class NoMoveReason:
     candidates_evaluated: int = 0
     admissible_options: int = 0
     counts: dict[str, int] = field(default_factory=dict)
+    budget: float | None = None
+    """the budget in force [currency] (``--budget`` or ``planning.budget``)"""
+    target_pct: float | None = None
+    """the ``--target-imbalance`` asked for [%]"""
     time_s: float = 0.0
 
     @property
     def text(self) -> str:
         """One or two readable sentences."""
+        if self.kind == "target_met":
+            return (
+                f"no move is needed: the target expected imbalance of {self.target_pct:g} % is met as built "
+                f"(E[I] {self.expected_imbalance_pct:.2f} %)."
+            )
+        if self.kind == "over_budget":
+            assert self.cost is not None and self.cut_pct is not None and self.budget is not None
+            return (
+                f"no move fits the budget of {self.budget:,.0f}: the cheapest admissible move "
+                f"({len(self.customers)} customer(s) of end node {self.end_node} from {self.from_feeder} to {self.to_feeder} "
+                f"at {self.to_node}) costs {self.cost:,.0f} and would take E[I] from {self.expected_imbalance_pct:.2f} % "
+                f"to {self.expected_imbalance_with_move_pct:.2f} %."
+            )
         if self.kind == "does_not_pay":
             assert self.cost is not None and self.cut_pct is not None and self.break_even_weight is not None
             head = (
@@ -121,11 +143,22 @@ class NoMoveReason:
         return out
 
 
-def why_no_move(case: Case, scenarios: ScenarioSet, method: Method, options: pd.DataFrame | None, result: MethodResult) -> NoMoveReason:
+def why_no_move(
+    case: Case,
+    scenarios: ScenarioSet,
+    method: Method,
+    options: pd.DataFrame | None,
+    result: MethodResult,
+    *,
+    budget: float | None = None,
+    target_pct: float | None = None,
+) -> NoMoveReason:
     """Why ``result`` (``method``'s plan of ``case`` over ``scenarios``) moves nothing.
 
     ``options``: the move options the method was planned with (``coupling.move_options``;
-    computed when None). At most :data:`MAX_SOLVES` LPs are solved.
+    computed when None). ``budget`` [currency], ``target_pct`` [%]: what ``--budget`` or
+    ``--target-imbalance`` asked for (``budget`` default: ``planning.budget``). At most
+    :data:`MAX_SOLVES` LPs are solved.
     """
     t0 = time.perf_counter()
     if options is None:
@@ -140,13 +173,21 @@ def why_no_move(case: Case, scenarios: ScenarioSet, method: Method, options: pd.
         status=str(result.info.status),
         admissible_options=len(options),
     )
+    budget = case.params.planning.budget if budget is None else budget
+    base = replace(base, budget=budget, target_pct=target_pct)
+    if target_pct is not None and result.expected_imbalance_pct <= target_pct:
+        return replace(base, kind="target_met", time_s=time.perf_counter() - t0)
     m_max = case.params.planning.max_moved_customers
     usable = options[options["q"] <= m_max]
     if usable.empty:
         counts = exclusion_counts(case, straight_line=method.straight_line)
         return replace(base, counts=counts, time_s=time.perf_counter() - t0)
+    over = budget is not None and float(usable["cost"].min()) > budget
+    if over:  # what the cheapest move would do
+        usable = usable.sort_values(["cost"], kind="stable").iloc[:1]
+        base = replace(base, kind="over_budget")
     candidates = cheapest_candidates(usable)
-    case_lp = _without_smoothing(case)
+    case_lp = _single_move_case(case)
     e0 = result.expected_imbalance_pct
     rest0 = result.info.objective - obj.imbalance_weight * e0
     best: tuple[float, float, float, str] | None = None  # (break-even, -cut, e1, option)
@@ -163,7 +204,7 @@ def why_no_move(case: Case, scenarios: ScenarioSet, method: Method, options: pd.
     o = options.loc[oid]
     return replace(
         base,
-        kind="does_not_pay",
+        kind="over_budget" if over else "does_not_pay",
         option=str(oid),
         end_node=str(o["end_node"]),
         to_node=str(o["to_node"]),
@@ -179,10 +220,11 @@ def why_no_move(case: Case, scenarios: ScenarioSet, method: Method, options: pd.
     )
 
 
-def _without_smoothing(case: Case) -> Case:
-    """``case`` without the smoothing pass of the EV schedules (``solver.smooth_schedules``):
-    it changes neither E[I] nor the objective, only the time of each candidate's solve."""
-    return case.with_params(case.params.updated(solver={"smooth_schedules": False}))
+def _single_move_case(case: Case) -> Case:
+    """``case`` as each candidate is solved: without the smoothing pass of the EV schedules
+    (``solver.smooth_schedules``: it changes neither E[I] nor the objective, only the time of
+    the solve) and without a budget (the candidate is built for certain, whatever it costs)."""
+    return case.with_params(case.params.updated(solver={"smooth_schedules": False}, planning={"budget": None}))
 
 
 def cheapest_candidates(options: pd.DataFrame, n: int = MAX_SOLVES) -> list[str]:
