@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import xarray as xr
 
 from lvbalance.case import Case
 from lvbalance.coupling import move_options
@@ -22,6 +23,7 @@ from tests.fixtures import (
     T_STEPS,
     as_moves,
     customer_power,
+    feasible_plans,
     fig3_coarse,
     hand_scenarios,
     independent_objective,
@@ -196,3 +198,45 @@ def test_line_rules_on_some_steps_only_build_without_warnings() -> None:
     assert built.slack.overload_kw is not None and built.slack.heavy_excess is not None
     present = (built.slack.overload_kw.labels.sel(line="l8") >= 0).to_numpy()
     assert present.any() and not present.all()
+
+
+@pytest.mark.parametrize("method", ["m1", "m2"])
+def test_flow_bound_holds_for_every_plan_at_every_step(method: str) -> None:
+    """The (line, scenario, step) flow bound covers every admissible plan: for each plan, the
+    worst-case power of the customers below each line after its moves (each customer at
+    |fixed| + |v| at most, summed by walking the tree from the customer's new node) stays
+    below it at every scenario and step; and some plan reaches it on some line."""
+    from lvbalance.model.bounds import derive_constants
+    from lvbalance.model.data import model_data
+
+    case = fig3_coarse()
+    scen = hand_scenarios(case)
+    options = move_options(case)
+    data = model_data(case, scen, options)
+    const = derive_constants(data, METHODS[method], options)
+    v_abs = np.maximum(-const.v_lower, const.v_upper).rename(ev="customer")
+    worst = abs(const.fixed_kw) + v_abs.reindex(customer=const.fixed_kw["customer"].values, fill_value=0.0)
+    lines = case.network.lines
+    parent_line = {row.to_node: (ln, row.from_node) for ln, row in lines.iterrows()}  # radial: one line into each node
+
+    def lines_above(node: str) -> list[str]:
+        out = []
+        while node in parent_line:
+            ln, node = parent_line[node]
+            out.append(ln)
+        return out
+
+    bound = const.flow_bound_kw.transpose("line", "scenario", "step")
+    reached = False
+    for plan in feasible_plans(options, case.params.planning.max_moved_customers):
+        node_of = case.customers["node_id"].to_dict()
+        for oid in plan:
+            for c in options.loc[oid, "customers"]:
+                node_of[c] = options.loc[oid, "to_node"]
+        flow = xr.zeros_like(bound)
+        for c, node in node_of.items():
+            for ln in lines_above(node):
+                flow.loc[{"line": ln}] += worst.sel(customer=c)
+        assert bool((flow <= bound + 1e-9).all()), plan
+        reached |= bool((flow >= bound - 1e-9).any())
+    assert reached
