@@ -54,7 +54,11 @@ def default_inputs(time_limit_s: float):
     from lvbalance.profiles import build_profiles
 
     case = load_default_case()
-    case = case.with_params(case.params.updated(objective={"imbalance_weight": IMBALANCE_WEIGHT}, solver={"time_limit_s": time_limit_s}))
+    case = case.with_params(
+        case.params.updated(
+            objective={"imbalance_weight": IMBALANCE_WEIGHT}, solver={"time_limit_s": time_limit_s, "benders_max_iterations": None}
+        )
+    )
     scenarios = build_profiles(case).scenarios
     options = {False: move_options(case), True: move_options(case, straight_line=True)}
     return case, scenarios, options

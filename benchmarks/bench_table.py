@@ -46,10 +46,10 @@ GOALS = {
 
 
 def with_time_limit(case_dir: Path, out: Path, time_limit_s: float) -> Path:
-    """A copy of the case with ``solver.time_limit_s`` raised and no trade-off front (each of
+    """A copy of the case with ``solver.time_limit_s`` raised, no work limit and no trade-off front (each of
     its points is a solve of its own: ``benchmarks/bench_tradeoff.py`` measures them)."""
     case = read_case(case_dir)
-    params = case.params.updated(solver={"time_limit_s": time_limit_s}, tradeoff={"max_points": 0})
+    params = case.params.updated(solver={"time_limit_s": time_limit_s, "benders_max_iterations": None}, tradeoff={"max_points": 0})
     return write_case(case.with_params(params), out)
 
 

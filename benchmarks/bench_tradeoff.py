@@ -37,7 +37,7 @@ def main() -> None:
     a = ap.parse_args()
     case = read_case(default_case_path())
     if a.time_limit is not None:
-        case = case.with_params(case.params.updated(solver={"time_limit_s": a.time_limit}))
+        case = case.with_params(case.params.updated(solver={"time_limit_s": a.time_limit, "benders_max_iterations": None}))
     profiles = build_profiles(case)
     graph = build_street_graph(case)
     for mid in a.methods:

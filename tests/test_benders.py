@@ -68,3 +68,28 @@ def test_the_pool_is_rebuilt_for_another_stage_2() -> None:
     built_other = build_model(model_data(other, scen, move_options(other)), METHODS["m1"])
     pool.attach(built_other, scen)
     assert pool.cuts == [] and pool.values == {}
+
+
+def test_the_work_limit_stops_at_the_same_plan_and_gap_every_time() -> None:
+    """``solver.benders_max_iterations``: a few iterations, then the best plan found with its gap,
+    at least as good as no move, the same in every run (no clock involved)."""
+    case, scen, built = _built()
+    limited = case.params.solver.model_copy(update={"benders_max_iterations": 3})
+    runs = [solve_benders(built, limited, scen) for _ in range(2)]
+    assert runs[0].iterations <= 4
+    assert runs[0] == runs[1].__class__(**{**runs[1].__dict__, "time_s": runs[0].time_s})
+    no_move = RecoursePool()
+    no_move.attach(built, scen)
+    beta = built.data.probability.to_series().to_numpy()
+    assert runs[0].upper_bound <= float(beta @ no_move.evaluate(np.zeros(len(built.options)), threads=1)) + 1e-9
+    assert runs[0].lower_bound <= runs[0].upper_bound
+
+
+def test_a_plan_stopped_by_the_work_limit_says_so() -> None:
+    from lvbalance.model.run import plan_method
+    from lvbalance.results import SolveStatus
+
+    case = fig3_coarse(objective={"imbalance_weight": 4000.0}, solver={"algorithm": "benders", "benders_max_iterations": 2})
+    scen = hand_scenarios(case, seed=0, base_kw={"commercial": 6.0, "pv": -2.0})
+    res = plan_method(case, scen, METHODS["m1"], options=move_options(case))
+    assert res.info.status == SolveStatus.WORK_LIMIT and res.info.mip_gap > case.params.solver.mip_gap

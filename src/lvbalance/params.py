@@ -230,6 +230,12 @@ class SolverParams(_Section):
     time_limit_s: float = Field(300.0, gt=0, description="wall-clock limit per solve [s]")
     mip_gap: float = Field(1e-4, ge=0, description="relative MIP gap at which to stop [-]")
     threads: int = Field(2, ge=1, description="solver threads")
+    benders_max_iterations: int | None = Field(
+        None,
+        ge=1,
+        description="Benders: a work limit - stop after this many iterations with the best plan and its gap [-]; "
+        "unlike the time limit it ends at the same plan on every machine (None: no limit)",
+    )
     benders_relaxed_iterations: int = Field(
         50, ge=0, description="Benders: most iterations on the LP-relaxed master before the integer master takes over [-]"
     )

@@ -23,6 +23,7 @@ class SolveStatus(StrEnum):
 
     OPTIMAL = "optimal"
     TIME_LIMIT = "time_limit"  # best plan found, with its gap
+    WORK_LIMIT = "work_limit"  # Benders stopped at solver.benders_max_iterations: best plan found, with its gap
     NO_MOVE_FALLBACK = "time_limit_no_plan"  # no plan found in time: the no-move plan, its schedule optimised
     INFEASIBLE = "infeasible"
     ERROR = "error"

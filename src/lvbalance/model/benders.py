@@ -14,7 +14,8 @@ solved exactly by cutting planes:
   reduced costs of ``u`` less their plan cost.
 
 Lower bound: the master's optimum; upper bound: the best visited plan. Stops when the gap
-is at most ``solver.mip_gap`` (or at the time limit, with the gap reached).
+is at most ``solver.mip_gap``, or at ``solver.benders_max_iterations`` (a work limit: the same
+plan and gap on every machine) or the time limit, with the gap reached.
 
 ``Q_s`` depends on the plan and on stage 2 only, not on the budget or the cost weight: a
 :class:`RecoursePool` keeps the subproblems, every cut and every plan evaluated, so that the
@@ -198,6 +199,10 @@ def solve_benders(built: BuiltModel, solver: SolverParams, scenarios: ScenarioSe
     def out_of_time() -> bool:
         return time.perf_counter() - t0 > solver.time_limit_s
 
+    def out_of_work(done: int) -> bool:
+        """The work limit: ``done`` iterations made."""
+        return solver.benders_max_iterations is not None and done >= solver.benders_max_iterations
+
     # the incumbent: the best plan evaluated so far that this solve admits (no move at first)
     best_u = np.zeros(len(ids))
     upper = add_cut(best_u)
@@ -212,7 +217,9 @@ def solve_benders(built: BuiltModel, solver: SolverParams, scenarios: ScenarioSe
     lower, it = -math.inf, 0
     share = solver.benders_relaxed_time_share * solver.time_limit_s
     relaxed = solver.benders_relaxed_iterations if len(pool.cuts) <= 1 else 0
-    for it in range(1, relaxed + 1):  # noqa: B007 (it counts on after the loop)
+    for it in range(1, relaxed + 1):  # it counts on after the loop
+        if out_of_work(it - 1):
+            break
         u, bound = master.solve(integer=False)
         if bound - lower <= 1e-6 * max(abs(bound), 1.0) or time.perf_counter() - t0 > share:
             break
@@ -225,7 +232,7 @@ def solve_benders(built: BuiltModel, solver: SolverParams, scenarios: ScenarioSe
         """Gap at which to stop: the MIP gap, and never below round-off."""
         return max(solver.mip_gap, 1e-9) * max(abs(value), 1.0)
 
-    while not out_of_time():
+    while not out_of_time() and not out_of_work(it):
         it += 1
         # solved exactly: a master solved to a looser gap proposed worse plans and took more
         # iterations and more time in all (default case, m3)

@@ -126,7 +126,9 @@ def _solve_by_benders(built: BuiltModel, case: Case, scenarios: ScenarioSet, poo
     )
     built.model.add_constraints(u == fixed, name="benders_plan")
     final = solve(built, case.params.solver)
-    status = SolveStatus.OPTIMAL if result.gap <= case.params.solver.mip_gap else SolveStatus.TIME_LIMIT
+    limit = case.params.solver.benders_max_iterations
+    stopped = SolveStatus.WORK_LIMIT if limit is not None and result.iterations >= limit else SolveStatus.TIME_LIMIT
+    status = SolveStatus.OPTIMAL if result.gap <= case.params.solver.mip_gap else stopped
     log.info("benders: %d iterations, %.1f s, gap %.2e", result.iterations, result.time_s, result.gap)
     return SolveInfo(status, final.objective, result.lower_bound, result.gap, result.time_s + final.solve_time_s)
 

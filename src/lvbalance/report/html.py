@@ -224,6 +224,7 @@ def _smoothness_table(runs: dict[str, MethodOutputs]) -> pd.DataFrame | None:
 #: ``metrics.json`` ``status`` in words (:class:`lvbalance.results.SolveStatus`).
 _STATUS_WORDS = {
     "time_limit": "stopped at its time limit",
+    "work_limit": "stopped at its work limit (solver.benders_max_iterations)",
     "time_limit_no_plan": "no plan found within the time limit (the plan without moves is shown)",
 }
 
