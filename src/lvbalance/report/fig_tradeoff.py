@@ -160,7 +160,9 @@ def plot_tradeoff(data: pd.DataFrame, *, currency: str = "currency") -> Figure:
     methods = list(dict.fromkeys(data["method"]))
     ncol = min(len(methods), 3)
     nrow = -(-len(methods) // ncol)
-    fig = Figure(figsize=(4.4 * ncol + 0.6, 4.6 * nrow + 0.3), layout="constrained")
+    panel_w = 4.4 if ncol > 1 else 6.4  # one method: a wider panel, room for its labels
+    width = panel_w * ncol + 0.6
+    fig = Figure(figsize=(width, 4.6 * nrow + 0.3), layout="constrained")
     axes = np.atleast_1d(fig.subplots(nrow, ncol, sharex=True, sharey=True, squeeze=False)).ravel()
     for ax in axes[len(methods) :]:
         ax.set_visible(False)
@@ -210,7 +212,8 @@ def plot_tradeoff(data: pd.DataFrame, *, currency: str = "currency") -> Figure:
     xlo, xhi = float(np.nanmin(data["expected_imbalance_pct"])), float(np.nanmax(data["expected_imbalance_pct"]))
     axes[0].set_ylim(lo - 0.12 * (hi - lo + 1.0), hi + 0.1 * (hi - lo + 1.0))
     axes[0].set_xlim(xhi + 0.05 * (xhi - xlo + 0.1), xlo - 0.25 * (xhi - xlo + 0.1))  # room for labels on the right
-    fig.suptitle("Cost against expected imbalance (less imbalance to the right); italic: cost of each further point", fontsize=11)
+    title = "Cost against expected imbalance (less imbalance to the right); italic: cost of each further point"
+    fig.suptitle(textwrap.fill(title, width=int(width * 11)), fontsize=11)  # ~11 characters per inch at 11 pt
     return fig
 
 
