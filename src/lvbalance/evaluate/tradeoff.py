@@ -394,14 +394,18 @@ def plan_with_tradeoff(
     """
     check_selection(budget, target_pct)
     select = budget is not None or target_pct is not None
-    pool = RecoursePool()
+    # one pool for the plan and its front; none when no front follows (its subproblems would stay
+    # in memory through the plan's smoothing for nothing)
+    front_follows = select or (method.moves and options is not None and case.params.tradeoff.max_points > 0)
+    pool = RecoursePool() if front_follows else None
     if not select:
         result = plan_method(case, scenarios, method, options=options if method.moves else None, pool=pool)
         if not (method.moves and options is not None and case.params.tradeoff.max_points > 0):
             return result, None
         if result.info.status != SolveStatus.OPTIMAL:  # its points could not be proven either
             log.warning(
-                "%s: no trade-off front: the plan itself ended %s (gap %.2g); raise solver.time_limit_s for a front",
+                "%s: no trade-off front: the plan itself ended %s (gap %.2g); raise solver.time_limit_s "
+                "(or solver.benders_max_iterations) for a front",
                 method.id,
                 result.info.status.value,
                 result.info.mip_gap,
@@ -412,6 +416,7 @@ def plan_with_tradeoff(
     if not method.moves or options is None:  # nothing to choose: the budget cannot matter
         return plan_method(case, scenarios, method, options=None), None
     front = tradeoff_front(case, scenarios, method, options, budget=budget, target_pct=target_pct, on_point=on_point, pool=pool)
+    pool = None  # the point's plan is fixed below: its subproblems are no longer needed
     point = select_point(front, budget=budget, target_pct=target_pct)
     result = plan_method(case, scenarios, method, options=options, fixed_moves=list(point.options))
     info = dataclasses.replace(

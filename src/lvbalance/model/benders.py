@@ -101,6 +101,7 @@ class _Subproblem:
             raise RuntimeError(f"scenario subproblem ended with {self.h.modelStatusToString(status)}")
         obj = self.h.getInfo().objective_function_value
         rc = np.asarray(self.h.getSolution().col_dual)[self.cols]
+        self.h.clearSolver()  # the interior point starts afresh each time: free its workspace while the pool waits
         return float(obj), rc
 
 
