@@ -33,6 +33,7 @@ import pandas as pd
 
 from lvbalance.data import default_case_path
 from lvbalance.io import read_case, write_case
+from lvbalance.results import outputs_without_times
 
 ROOT = Path(__file__).resolve().parents[1]
 GOALS = {
@@ -67,28 +68,6 @@ def timed_run(args: list[str]) -> tuple[float, float]:
     return wall, (int(peak.group(1)) / 1024 if peak else float("nan"))
 
 
-def without_times(value: object) -> object:
-    if isinstance(value, dict):
-        return {k: without_times(v) for k, v in value.items() if not str(k).endswith("_time_s")}
-    if isinstance(value, list):
-        return [without_times(v) for v in value]
-    return value
-
-
-def outputs(out: Path) -> dict[str, object]:
-    """Every output file, JSON without timing fields and comparison.csv without its time columns."""
-    files: dict[str, object] = {}
-    for path in sorted(p for p in out.rglob("*") if p.is_file()):
-        if path.suffix == ".json":
-            files[str(path.relative_to(out))] = without_times(json.loads(path.read_text()))
-        elif path.name == "comparison.csv":
-            df = pd.read_csv(path)
-            files[str(path.relative_to(out))] = df.drop(columns=[c for c in df.columns if c.endswith("_time_s")]).to_csv()
-        else:
-            files[str(path.relative_to(out))] = path.read_bytes()
-    return files
-
-
 def method_rows(out: Path) -> pd.DataFrame:
     table = pd.read_csv(out / "comparison.csv", index_col="id")
     table["status"] = [json.loads((out / str(m) / "metrics.json").read_text())["status"] for m in table.index]
@@ -111,7 +90,7 @@ def measure_case(name: str, case_dir: Path, work: Path, time_limit_s: float, *, 
     if twice:
         again = work / f"{name}-again"
         timed_run(["compare", str(case), "-o", str(again), "--no-evaluate"])
-        a, b = outputs(out), outputs(again)
+        a, b = outputs_without_times(out), outputs_without_times(again)
         differ = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
         result.append(("same input twice", name, "identical" if not differ else "differ: " + ", ".join(differ)))
     return result

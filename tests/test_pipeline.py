@@ -12,6 +12,7 @@ import pytest
 
 from lvbalance.pipeline import MethodRun, comparison_table, evaluate_and_report, plan_and_write
 from lvbalance.profiles import build_profiles
+from lvbalance.results import outputs_without_times
 from tests.fixtures import FIG3_OPTION_COST, fig3_case
 
 PLAN_KEYS = {"method", "objective", "mip_gap", "solve_time_s", "total_cost", "moved_customers", "moves"}
@@ -133,30 +134,6 @@ def test_evaluate_and_report_leaves_the_metrics_it_was_given(planned, tmp_path: 
     assert not (out / "ac_check.csv").exists()
 
 
-def _without_times(value: object) -> object:
-    """``value`` with every field whose name ends in ``_time_s`` removed (at any depth)."""
-    if isinstance(value, dict):
-        return {k: _without_times(v) for k, v in value.items() if not str(k).endswith("_time_s")}
-    if isinstance(value, list):
-        return [_without_times(v) for v in value]
-    return value
-
-
-def _folder_contents(out: Path) -> dict[str, object]:
-    """Every file below ``out``: JSON without timing fields, CSV and others as bytes."""
-    files: dict[str, object] = {}
-    for path in sorted(p for p in out.rglob("*") if p.is_file()):
-        rel = str(path.relative_to(out))
-        if path.suffix == ".json":
-            files[rel] = _without_times(json.loads(path.read_text()))
-        elif path.name == "comparison.csv":  # a table with build and solve times
-            df = pd.read_csv(path)
-            files[rel] = df.drop(columns=[c for c in df.columns if c.endswith("_time_s")]).to_csv(index=False)
-        else:
-            files[rel] = path.read_bytes()
-    return files
-
-
 @pytest.mark.slow
 def test_two_runs_give_identical_outputs(tmp_path) -> None:
     """Issue 12 item 3: the same input twice, byte-identical outputs except ``*_time_s`` fields
@@ -168,7 +145,7 @@ def test_two_runs_give_identical_outputs(tmp_path) -> None:
     for k in range(2):
         out = tmp_path / f"run{k}"
         plan_and_write(case, ["m3"], out, profiles=build_profiles(case))
-        runs.append(_folder_contents(out))
+        runs.append(outputs_without_times(out))
     assert sorted(runs[0]) == sorted(runs[1])
     assert "m3/plan.json" in runs[0] and runs[0]["m3/plan.json"]["moves"]  # type: ignore[index]
     for name in runs[0]:

@@ -165,3 +165,33 @@ def write_results(out_dir: str | Path, plan: Plan, schedules: Schedules, feeder_
 
 def read_plan(out_dir: str | Path) -> Plan:
     return Plan.from_json(json.loads((Path(out_dir) / "plan.json").read_text(encoding="utf-8")))
+
+
+TIME_SUFFIX = "_time_s"
+"""Fields and columns whose names end so are timings: the only outputs that may differ between two
+runs of the same input."""
+
+
+def without_times(value: object) -> object:
+    """``value`` (parsed JSON) with every field whose name ends in :data:`TIME_SUFFIX` removed, at any depth."""
+    if isinstance(value, dict):
+        return {k: without_times(v) for k, v in value.items() if not str(k).endswith(TIME_SUFFIX)}
+    if isinstance(value, list):
+        return [without_times(v) for v in value]
+    return value
+
+
+def outputs_without_times(out: Path) -> dict[str, object]:
+    """Every file below ``out`` by relative path: JSON without timing fields, ``comparison.csv``
+    without its time columns, anything else as bytes (what must match between two runs)."""
+    files: dict[str, object] = {}
+    for path in sorted(p for p in out.rglob("*") if p.is_file()):
+        rel = str(path.relative_to(out))
+        if path.suffix == ".json":
+            files[rel] = without_times(json.loads(path.read_text()))
+        elif path.name == "comparison.csv":
+            df = pd.read_csv(path)
+            files[rel] = df.drop(columns=[c for c in df.columns if c.endswith(TIME_SUFFIX)]).to_csv(index=False)
+        else:
+            files[rel] = path.read_bytes()
+    return files

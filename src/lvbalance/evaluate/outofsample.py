@@ -18,6 +18,7 @@ from lvbalance.dims import SCENARIO
 from lvbalance.flows import imbalance_table_pct
 from lvbalance.model.methods import Method, get_method
 from lvbalance.model.run import MethodResult, plan_method
+from lvbalance.model.smooth import without_smoothing
 from lvbalance.profiles import ProfileResult, ScenarioSet, day_context, day_profiles, mean_scenario, scenario_subset
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ def out_of_sample(
     days = profiles.heldout_days
     if not len(days):
         raise ValueError("no held-out days: set profiles.holdout_share > 0")
-    case = _without_smoothing(case)  # only the daily imbalance counts here: any optimal schedule gives it
+    case = without_smoothing(case)  # only the daily imbalance counts here: any optimal schedule gives it
     scen = day_scenarios(case, profiles, days)
     rows, per_day = {}, {}
     for mid, res in plans.items():
@@ -127,7 +128,7 @@ def stochastic_value(
 ) -> StochasticValue:
     """VSS and EVPI (MODEL.md §8) of ``method`` on ``scenarios``."""
     method = get_method(method) if isinstance(method, str) else method
-    case = _without_smoothing(case)  # objective values only
+    case = without_smoothing(case)  # objective values only
     if options is None and method.moves:
         from lvbalance.coupling import move_options
 
@@ -142,8 +143,3 @@ def stochastic_value(
         ws += float(b) * plan_method(case, scenario_subset(scenarios, [str(name)]), method, options=options).info.objective
     log.info("RP %.2f, EEV %.2f, WS %.2f", rp.info.objective, eev.info.objective, ws)
     return StochasticValue(rp.info.objective, eev.info.objective, ws, ev_moves, _chosen_option_ids(rp))
-
-
-def _without_smoothing(case: Case) -> Case:
-    """``case`` with the smoothing of EV schedules switched off: it changes neither E[I] nor the objective."""
-    return case.with_params(case.params.updated(solver={"smooth_schedules": False}))

@@ -51,6 +51,7 @@ from lvbalance.flows import imbalance_table_pct
 from lvbalance.model.benders import RecoursePool
 from lvbalance.model.methods import Method
 from lvbalance.model.run import MethodResult, plan_method
+from lvbalance.model.smooth import without_smoothing
 from lvbalance.profiles import ScenarioSet
 from lvbalance.results import Move, SolveStatus, finite, write_csv
 
@@ -197,12 +198,8 @@ def pareto(points: Sequence[FrontPoint], *, keep: FrontPoint | None = None) -> t
 def point_case(case: Case, budget: float, cost_weight: float) -> Case:
     """``case`` as one point of the sweep solves it: the budget, the low cost weight, no
     schedule smoothing (it changes neither the plan nor ``E[I]``)."""
-    p = case.params.updated(
-        planning={"budget": budget if math.isfinite(budget) else None},
-        objective={"cost_weight": cost_weight},
-        solver={"smooth_schedules": False},
-    )
-    return case.with_params(p)
+    p = case.params.updated(planning={"budget": budget if math.isfinite(budget) else None}, objective={"cost_weight": cost_weight})
+    return without_smoothing(case.with_params(p))
 
 
 def sweep_cost_weight(case: Case, options: pd.DataFrame) -> float:

@@ -37,6 +37,7 @@ from lvbalance.case import Case
 from lvbalance.coupling import load_combinations, move_options, tail_chains
 from lvbalance.model.methods import Method
 from lvbalance.model.run import MethodResult, plan_method
+from lvbalance.model.smooth import without_smoothing
 from lvbalance.profiles import ScenarioSet
 
 #: At most this many single-move plans are solved (each an LP: stage 1 fixed).
@@ -221,10 +222,9 @@ def why_no_move(
 
 
 def _single_move_case(case: Case) -> Case:
-    """``case`` as each candidate is solved: without the smoothing pass of the EV schedules
-    (``solver.smooth_schedules``: it changes neither E[I] nor the objective, only the time of
-    the solve) and without a budget (the candidate is built for certain, whatever it costs)."""
-    return case.with_params(case.params.updated(solver={"smooth_schedules": False}, planning={"budget": None}))
+    """``case`` as each candidate is solved: without smoothing (only E[I] and the objective are
+    read) and without a budget (the candidate is built for certain, whatever it costs)."""
+    return without_smoothing(case.with_params(case.params.updated(planning={"budget": None})))
 
 
 def cheapest_candidates(options: pd.DataFrame, n: int = MAX_SOLVES) -> list[str]:

@@ -36,6 +36,7 @@ import pandas as pd
 import xarray as xr
 from linopy.constants import TERM_DIM
 
+from lvbalance.case import Case
 from lvbalance.dims import EV, SCENARIO, STEP
 from lvbalance.model.build import BuiltModel
 from lvbalance.model.solve import _solver_options
@@ -109,7 +110,7 @@ def smooth_schedules(built: BuiltModel, solver: SolverParams) -> SmoothInfo:
     # keep the optimum: the objective, and each scenario's imbalance
     # scenario by scenario: one row over the whole objective would be dense and cost the
     # interior-point method 15 times the time (48 s instead of 3 s on the default case)
-    share, shared = objective_by_scenario(m, objective)
+    share, shared = objective_by_scenario(m, objective, built.data.scenarios)
     share_opt = share.solution
     m.add_constraints(share <= share_opt + REL_TOL * np.maximum(abs(share_opt), 1.0), name="smooth_objective")
     if shared.nterm:
@@ -158,8 +159,14 @@ def smooth_schedules(built: BuiltModel, solver: SolverParams) -> SmoothInfo:
     return SmoothInfo(True, optimum, after, tv_before, tv_after, elapsed)
 
 
+def without_smoothing(case: Case) -> Case:
+    """``case`` with this second stage switched off (``solver.smooth_schedules``): for solves whose
+    plan, E[I] or objective value is all that is read - it changes none of them."""
+    return case.with_params(case.params.updated(solver={"smooth_schedules": False}))
+
+
 def objective_by_scenario(
-    m: linopy.Model, objective: linopy.LinearExpression | linopy.QuadraticExpression
+    m: linopy.Model, objective: linopy.LinearExpression | linopy.QuadraticExpression, scenarios: pd.Index
 ) -> tuple[linopy.LinearExpression, linopy.LinearExpression]:
     """``objective`` split into each scenario's share (a (scenario,) expression: the terms of
     variables with a scenario dimension) and the rest (terms of variables without one, such
@@ -172,7 +179,6 @@ def objective_by_scenario(
     flat = flat[flat["vars"] >= 0]
     n_labels = max((int(v.labels.max()) for v in m.variables.data.values() if v.labels.size), default=-1) + 1
     scenario_of = np.full(n_labels, -1)
-    scenarios = built_scenarios(m)
     for var in m.variables.data.values():
         if SCENARIO not in var.labels.dims:
             continue
@@ -196,15 +202,6 @@ def objective_by_scenario(
     rest_terms = {"coeffs": (TERM_DIM, rest["coeffs"].to_numpy()), "vars": (TERM_DIM, rest["vars"].to_numpy().astype(np.int64))}
     shared = linopy.LinearExpression(xr.Dataset(rest_terms | {"const": 0.0}), m)
     return share, shared
-
-
-def built_scenarios(m: linopy.Model) -> pd.Index:
-    """The scenarios of a model: the scenario coordinate of its variables, in first-seen order."""
-    seen: dict[object, None] = {}
-    for var in m.variables.data.values():
-        if SCENARIO in var.labels.dims:
-            seen.update(dict.fromkeys(var.labels.indexes[SCENARIO]))
-    return pd.Index(list(seen), name=SCENARIO)
 
 
 def _solve_lp(built: BuiltModel, solver: SolverParams) -> None:
