@@ -207,3 +207,10 @@ def test_before_after_of_a_planned_method_uses_the_schedule_in_model_order():
     for r in (out["before"], out["after"]):
         assert r.max_flow_diff_pct < 5.0
         assert all(s.nonconverged_steps == 0 for s in r.scenarios)
+    # "before" does not depend on the method: another method's, reused, equals its own
+    other = plan_method(case, scen, METHODS["m2"])
+    own = ac_before_after(case, other)["before"].to_json() | {"runtime_s": 0}
+    assert own == out["before"].to_json() | {"runtime_s": 0}
+    reused = ac_before_after(case, other, before=out["before"])
+    assert reused["before"] is out["before"]
+    assert reused["after"].to_json() != reused["before"].to_json() or not other.plan.moves

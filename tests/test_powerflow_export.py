@@ -13,7 +13,7 @@ import numpy as np
 import pandapower as pp
 import pytest
 
-from lvbalance.powerflow.ac import method_power
+from lvbalance.powerflow.before_after import method_power
 from lvbalance.powerflow.export import NET_AFTER, net_after_plan, write_net_after
 from tests.fixtures import moved_ev_result
 

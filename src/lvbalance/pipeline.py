@@ -143,10 +143,12 @@ def evaluate_and_report(
     if ac:
         say(f"AC power-flow check ({case.params.powerflow.backend})")
         columns: dict[str, pd.Series] = {}
+        before = None  # the network as built with uncontrolled EVs: the same for every method
         for mid, run in results.items():
             if mid == "baseline" and len(results) > 1:
                 continue
-            checked = ac_before_after(case, run.result)
+            checked = ac_before_after(case, run.result, before=before)
+            before = checked["before"]
             columns.setdefault("as built", checked["table"]["before"])
             columns[mid] = checked["table"]["after"]
             extra[mid]["ac"] = {"before": checked["before"].to_json(), "after": checked["after"].to_json()}

@@ -145,9 +145,16 @@ class RecoursePool:
 
     @staticmethod
     def _scenario_model(case: Case, scenarios: ScenarioSet, scenario: str, built: BuiltModel) -> BuiltModel:
-        """The model of one scenario over the options of ``built``."""
+        """The model of one scenario over the options of ``built``, without the stage-1 rules.
+
+        Without them the reduced costs of ``u`` are a subgradient of ``Q_s`` itself (with the
+        rules in, their duals, arbitrary while ``u`` is fixed, were added to it). Options of one
+        end node and load combination with the same effect on the constrained lines enter
+        stage 2 through the same rows, so they get the same gradient: a cut at one plan holds
+        exactly at every plan that differs from it only in such targets.
+        """
         data = model_data(case, scenario_subset(scenarios, [scenario]), built.options)
-        return build_model(data, built.method, reduce_options=False)
+        return build_model(data, built.method, reduce_options=False, plan_rules=False)
 
     def evaluate(self, u: np.ndarray, threads: int) -> np.ndarray:
         """``Q_s(u)`` of every scenario (solving them if ``u`` is new, adding its cut)."""

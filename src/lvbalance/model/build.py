@@ -19,7 +19,7 @@ from lvbalance.model.bounds import Constants, constrained_lines, derive_constant
 from lvbalance.model.data import ModelData
 from lvbalance.model.methods import Method
 from lvbalance.model.objective import set_objective
-from lvbalance.model.stage1 import add_stage1, plan_cost, undominated_options
+from lvbalance.model.stage1 import add_move_choice, add_stage1, plan_cost, undominated_options
 from lvbalance.model.stage2 import (
     EvSchedule,
     Imbalance,
@@ -74,11 +74,13 @@ class BuiltModel:
         }
 
 
-def build_model(data: ModelData, method: Method, *, reduce_options: bool = True) -> BuiltModel:
+def build_model(data: ModelData, method: Method, *, reduce_options: bool = True, plan_rules: bool = True) -> BuiltModel:
     """The extensive-form MILP of ``method`` on ``data``.
 
     ``reduce_options``: drop dominated move options first (exact; see
     :func:`~lvbalance.model.stage1.undominated_options`).
+    ``plan_rules``: False leaves out the stage-1 rules (``u`` stays, without its rows): for the
+    Benders scenario subproblems, where the plan is fixed and the master holds the rules.
     """
     t0 = time.perf_counter()
     m = linopy.Model(force_dim_names=True)
@@ -89,7 +91,7 @@ def build_model(data: ModelData, method: Method, *, reduce_options: bool = True)
         options = undominated_options(options, option_line_effect(data, options, lines))
     const = with_ev_pairs(const, data, options, lines)
 
-    u = add_stage1(m, options, data.case.params.planning)
+    u = add_stage1(m, options, data.case.params.planning) if plan_rules else add_move_choice(m, options)
     ev = add_ev_schedule(m, data, const)
     v = ev.v if ev is not None else None
     y = add_moved_ev_copies(m, u, v, data, const)

@@ -83,7 +83,7 @@ def plan_method(
         if use_benders(built, case.params.solver.algorithm, fixed=fixed_moves is not None, solver_name=case.params.solver.name):
             info = _solve_by_benders(built, case, scenarios, pool)
         else:
-            info = solve(built, case.params.solver)
+            info = solve(built, case.params.solver, plan_fixed=fixed_moves is not None)
     except NoSolutionError as exc:
         log.warning("%s: %s; falling back to the plan without moves", method.id, exc)
         info = _solve_without_moves(built, case, exc.elapsed_s)
@@ -125,7 +125,7 @@ def _solve_by_benders(built: BuiltModel, case: Case, scenarios: ScenarioSet, poo
         [1.0 if o in set(result.chosen) else 0.0 for o in built.options.index], dims=OPTION, coords={OPTION: built.options.index}
     )
     built.model.add_constraints(u == fixed, name="benders_plan")
-    final = solve(built, case.params.solver)
+    final = solve(built, case.params.solver, plan_fixed=True)
     limit = case.params.solver.benders_max_iterations
     stopped = SolveStatus.WORK_LIMIT if limit is not None and result.iterations >= limit else SolveStatus.TIME_LIMIT
     status = SolveStatus.OPTIMAL if result.gap <= case.params.solver.mip_gap else stopped
@@ -137,5 +137,5 @@ def _solve_without_moves(built: BuiltModel, case: Case, elapsed_s: float) -> Sol
     """Fix every move variable to 0 (always feasible) and solve the remaining LP."""
     if built.u is not None:
         built.model.add_constraints(built.u == 0, name="fallback_no_move")
-    info = solve(built, case.params.solver)
+    info = solve(built, case.params.solver, plan_fixed=True)
     return SolveInfo(SolveStatus.NO_MOVE_FALLBACK, info.objective, float("nan"), float("nan"), elapsed_s + info.solve_time_s)

@@ -38,6 +38,7 @@ from linopy.constants import TERM_DIM
 
 from lvbalance.case import Case
 from lvbalance.dims import EV, SCENARIO, STEP
+from lvbalance.model.blocks import LP_OPTIONS, NotSeparableError, scenario_of_labels, solve_by_scenario
 from lvbalance.model.build import BuiltModel
 from lvbalance.model.solve import _solver_options
 from lvbalance.params import SolverParams
@@ -84,12 +85,14 @@ def total_variation(x: xr.DataArray) -> xr.DataArray:
     return abs(x.diff(STEP)).sum(STEP)
 
 
-def smooth_schedules(built: BuiltModel, solver: SolverParams) -> SmoothInfo:
+def smooth_schedules(built: BuiltModel, solver: SolverParams, *, by_scenario: bool = True) -> SmoothInfo:
     """The smoothest EV schedules among the optimal ones of the solved ``built`` (in place).
 
     ``built`` must hold a solution. Afterwards its variables hold the smoothed solution
     (or, if the second stage failed, the first stage's), its objective is the total
     variation, and the constraints of the second stage stay in the model.
+    ``by_scenario``: with HiGHS, solve it scenario by scenario (False: as one LP; for
+    ``benchmarks/bench_model.py``).
     """
     t0 = time.perf_counter()
     m = built.model
@@ -134,7 +137,7 @@ def smooth_schedules(built: BuiltModel, solver: SolverParams) -> SmoothInfo:
         m.add_objective(0 * v.sum(), overwrite=True)
 
     try:
-        _solve_lp(built, solver)
+        _solve_lp(built, solver, by_scenario=by_scenario)
         after = _value(objective)
         if not after <= optimum + 10 * REL_TOL * max(abs(optimum), 1.0):
             raise RuntimeError(f"objective {after:.9g} above the optimum {optimum:.9g}")
@@ -177,16 +180,7 @@ def objective_by_scenario(
     """
     flat = objective.flat
     flat = flat[flat["vars"] >= 0]
-    n_labels = max((int(v.labels.max()) for v in m.variables.data.values() if v.labels.size), default=-1) + 1
-    scenario_of = np.full(n_labels, -1)
-    for var in m.variables.data.values():
-        if SCENARIO not in var.labels.dims:
-            continue
-        labels, pos = xr.broadcast(var.labels, xr.DataArray(np.arange(var.labels.sizes[SCENARIO]), dims=SCENARIO))
-        keep = labels.values >= 0
-        order = scenarios.get_indexer(var.labels.indexes[SCENARIO])
-        scenario_of[labels.values[keep]] = order[pos.values[keep]]
-    which = scenario_of[flat["vars"].to_numpy()]
+    which = scenario_of_labels(m, scenarios)[flat["vars"].to_numpy()]
     groups = [flat[which == k] for k in range(len(scenarios))]
     width = max([len(g) for g in groups] + [1])
     V = np.full((len(scenarios), width), -1, dtype=np.int64)
@@ -204,13 +198,27 @@ def objective_by_scenario(
     return share, shared
 
 
-def _solve_lp(built: BuiltModel, solver: SolverParams) -> None:
-    """Solve the second stage; raise unless it ends optimal."""
+def _solve_lp(built: BuiltModel, solver: SolverParams, *, by_scenario: bool = True) -> None:
+    """Solve the second stage; raise unless it ends optimal.
+
+    With HiGHS scenario by scenario, side by side (:mod:`lvbalance.model.blocks`): the plan is
+    fixed, so the LP falls apart by scenario (MODEL.md §6: "a second, lexicographic stage per
+    scenario"); as one LP when it does not.
+    """
     name = solver.name.lower()
     options = _solver_options(name, solver)
     if name == "highs":
         import highspy
 
+        try:
+            if not by_scenario:
+                raise NotSeparableError("asked for one LP")
+            block_options = LP_OPTIONS | {"time_limit": solver.time_limit_s}
+            done = solve_by_scenario(built.model, built.data.scenarios, options=block_options, threads=solver.threads, integers_fixed=True)
+            log.debug("second stage: %d scenario blocks, %d rows, %d columns, %.2f s", done.blocks, done.rows, done.columns, done.time_s)
+            return
+        except NotSeparableError as exc:
+            log.info("second stage solved as one LP: %s", exc)
         highspy.Highs.resetGlobalScheduler(True)
         options.update(HIGHS_LP_OPTIONS)
     # the binaries are fixed at the optimum: linopy's warning that an interior-point run ignores

@@ -19,6 +19,7 @@ from typing import Any
 import linopy
 
 from lvbalance.dims import EV, SCENARIO, STEP
+from lvbalance.model.blocks import LP_OPTIONS, NotSeparableError, solve_by_scenario
 from lvbalance.model.build import BuiltModel
 from lvbalance.params import SolverParams
 from lvbalance.results import SolveStatus
@@ -67,8 +68,13 @@ def quiet_highs() -> None:
         os.close(saved)
 
 
-def solve(built: BuiltModel, solver: SolverParams) -> SolveInfo:
-    """Solve with the configured solver; raise :class:`InfeasibleModelError` if infeasible."""
+def solve(built: BuiltModel, solver: SolverParams, *, plan_fixed: bool = False) -> SolveInfo:
+    """Solve with the configured solver; raise :class:`InfeasibleModelError` if infeasible.
+
+    ``plan_fixed``: rows fix every ``u`` (a given plan). With HiGHS, a model whose plan is fixed
+    (or that has no binaries) falls apart by scenario and is solved block by block, side by side
+    (:mod:`lvbalance.model.blocks`); as one model when it does not (heavy-load binaries).
+    """
     m = built.model
     name = solver.name.lower()
     if name not in linopy.available_solvers:
@@ -78,6 +84,10 @@ def solve(built: BuiltModel, solver: SolverParams) -> SolveInfo:
         import highspy
 
         quiet_highs()
+        if plan_fixed or not m.binaries:
+            info = _solve_blocks(built, solver)
+            if info is not None:
+                return info
         highspy.Highs.resetGlobalScheduler(True)
     t0 = time.perf_counter()
     status, condition = m.solve(solver_name=name, io_api="direct" if name in ("highs", "gurobi") else None, progress=False, **options)
@@ -92,6 +102,27 @@ def solve(built: BuiltModel, solver: SolverParams) -> SolveInfo:
     st = SolveStatus.OPTIMAL if condition == "optimal" else SolveStatus.TIME_LIMIT
     log.info("solved %s in %.2f s: %s, objective %.4f, gap %.2e", built.method.id, elapsed, condition, m.objective.value, gap)
     return SolveInfo(st, float(m.objective.value), bound, gap, elapsed)
+
+
+def _solve_blocks(built: BuiltModel, solver: SolverParams) -> SolveInfo | None:
+    """The model solved scenario by scenario (an LP once the plan is fixed); None when it does not
+    fall apart so, or a block fails (the caller then solves it as one model, which explains)."""
+    t0 = time.perf_counter()
+    try:
+        done = solve_by_scenario(
+            built.model, built.data.scenarios, options=LP_OPTIONS | {"time_limit": solver.time_limit_s}, threads=solver.threads
+        )
+    except NotSeparableError as exc:
+        log.debug("%s solved as one model: %s", built.method.id, exc)
+        return None
+    except RuntimeError as exc:
+        log.info("%s: %s; solving it as one model", built.method.id, exc)
+        return None
+    value = built.model.objective.value
+    assert value is not None
+    elapsed = time.perf_counter() - t0
+    log.info("solved %s in %.2f s: optimal, objective %.4f (%d scenario blocks)", built.method.id, elapsed, value, done.blocks)
+    return SolveInfo(SolveStatus.OPTIMAL, value, value, 0.0, elapsed)
 
 
 def _solver_options(name: str, s: SolverParams) -> dict[str, Any]:

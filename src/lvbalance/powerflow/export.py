@@ -21,7 +21,7 @@ import numpy as np
 import pandapower as pp
 
 from lvbalance.case import Case
-from lvbalance.powerflow.ac import method_power
+from lvbalance.powerflow.before_after import method_power
 from lvbalance.powerflow.net import build_pandapower_net, move_peak_kw
 from lvbalance.results import write_atomic
 

@@ -1,0 +1,217 @@
+"""An LP that falls apart by scenario, solved scenario by scenario (side by side).
+
+Once the plan is fixed (MODEL.md §5: stage 2 is per scenario), every variable without a
+scenario dimension (``u`` and what the plan alone sets) is known, and what is left of the
+model is one independent LP per scenario. :func:`solve_by_scenario` takes the linopy model's
+matrices, fixes the columns without a scenario at their current values (moving them to the
+right-hand side), checks that every remaining row lies within one scenario, and solves the
+blocks as separate HiGHS models in ``threads`` Python threads (HiGHS releases the interpreter
+lock; each block is its own instance and results are stored by scenario, so the outcome does
+not depend on which finishes first). The solution is written back into the model's variables.
+
+The interior-point method's work grows faster than linearly with the size of the LP it
+factors, and its crossover with the degeneracy of the whole: blocks are cheaper to solve one by
+one than all at once (``benchmarks/bench_model.py``).
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import highspy
+import linopy
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import xarray as xr
+
+from lvbalance.dims import SCENARIO
+
+HighsValue = bool | int | float | str
+"""A HiGHS option's value."""
+
+
+LP_OPTIONS: dict[str, HighsValue] = {"solver": "ipm", "run_crossover": "on", "random_seed": 0}
+"""HiGHS options of each block: stage 2 is highly degenerate; the interior point with crossover
+(a basic solution) is several times faster on it than the dual simplex (``benchmarks/bench_model.py``)."""
+
+
+class NotSeparableError(ValueError):
+    """The model does not fall apart by scenario (a row spans two of them)."""
+
+
+@dataclass(frozen=True)
+class BlockSolve:
+    """What :func:`solve_by_scenario` did."""
+
+    blocks: int
+    """scenarios solved"""
+    rows: int
+    """rows over all blocks (rows of the fixed columns only are left out)"""
+    columns: int
+    time_s: float
+
+
+def scenario_of_labels(m: linopy.Model, scenarios: pd.Index) -> np.ndarray:
+    """Position in ``scenarios`` of each variable label's scenario (-1: no scenario dimension)."""
+    n_labels = max((int(v.labels.max()) for v in m.variables.data.values() if v.labels.size), default=-1) + 1
+    scenario_of = np.full(n_labels, -1)
+    for var in m.variables.data.values():
+        if SCENARIO not in var.labels.dims:
+            continue
+        labels, pos = xr.broadcast(var.labels, xr.DataArray(np.arange(var.labels.sizes[SCENARIO]), dims=SCENARIO))
+        keep = labels.values >= 0
+        order = scenarios.get_indexer(var.labels.indexes[SCENARIO])
+        scenario_of[labels.values[keep]] = order[pos.values[keep]]
+    return scenario_of
+
+
+def solve_by_scenario(
+    m: linopy.Model,
+    scenarios: pd.Index,
+    *,
+    options: dict[str, HighsValue],
+    threads: int,
+    integers_fixed: bool = False,
+    fixed_tol: float = 1e-6,
+) -> BlockSolve:
+    """Solve ``m`` block by block (module docstring), write its solution and objective into ``m``.
+
+    The columns without a scenario must be known: the values ``m`` holds, or set by equality
+    rows of such columns alone (``u == plan``, then what is defined from ``u``), found by
+    propagation. Columns of a block must be continuous unless ``integers_fixed`` (the caller
+    has fixed them by rows). Raises :class:`NotSeparableError` when any of this fails, a row
+    spans two scenarios or a row of the known columns alone is violated; :class:`RuntimeError`
+    when a block does not end optimal.
+    """
+    t0 = time.perf_counter()
+    M = m.matrices
+    if not np.all(M.var_scaling == 1.0) or m.objective.scaling != 1 or M.indicator_A is not None and M.indicator_A.shape[0]:
+        raise NotSeparableError("scaled or indicator constraints")
+    if M.A is None:
+        raise NotSeparableError("no constraints")
+    block = scenario_of_labels(m, scenarios)[M.vlabels]
+    shared = block < 0
+    if not integers_fixed and np.any(np.isin(M.vtypes[~shared], ["B", "I", "S"])):
+        raise NotSeparableError("integer columns in a scenario")
+    A = sp.csr_array(M.A)
+    sense = np.asarray(M.sense)
+    x = _current(m, M.vlabels)
+    x[shared] = _propagate(A, np.asarray(M.b, dtype=float), sense, shared, x)
+    b = np.asarray(M.b, dtype=float) - A[:, np.flatnonzero(shared)] @ x[shared]
+    own = sp.csr_array(A[:, np.flatnonzero(~shared)])
+    col_block = block[~shared]
+    # the block of each row: every entry of a row must lie in one scenario (CSR: a row's entries are contiguous)
+    nz = np.diff(own.indptr) > 0
+    entry_block = col_block[own.indices]
+    starts = own.indptr[:-1][nz]
+    first = np.full(own.shape[0], -1)
+    first[nz] = np.minimum.reduceat(entry_block, starts)
+    last = np.maximum.reduceat(entry_block, starts) if len(starts) else first[nz]
+    if np.any(first[nz] != last):
+        raise NotSeparableError(f"{int(np.sum(first[nz] != last))} row(s) span two scenarios")
+    _check_fixed_rows(b[~nz], sense[~nz], fixed_tol)
+
+    cols_all = np.flatnonzero(~shared)
+    lp_rows = np.flatnonzero(nz)
+    blocks = [(cols_all[col_block == k], lp_rows[first[lp_rows] == k]) for k in range(len(scenarios))]
+    c = np.asarray(M.c, dtype=float)
+
+    def solve(k: int) -> np.ndarray:
+        cols, rows = blocks[k]
+        return _solve_block(A[rows][:, cols], b[rows], sense[rows], c[cols], M.lb[cols], M.ub[cols], options)
+
+    with ThreadPoolExecutor(max_workers=max(1, min(threads, len(blocks)))) as pool:
+        solutions = list(pool.map(solve, range(len(blocks))))
+    for (cols, _), sol in zip(blocks, solutions, strict=True):
+        x[cols] = sol
+    _write_back(m, M.vlabels, x)
+    const = m.objective.expression.const
+    m.objective.set_value(float(c @ x) + float(np.sum(const.values) if hasattr(const, "values") else const))
+    m.status, m.termination_condition = "ok", "optimal"
+    return BlockSolve(len(blocks), int(sum(len(r) for _, r in blocks)), int(sum(len(c_) for c_, _ in blocks)), time.perf_counter() - t0)
+
+
+def _current(m: linopy.Model, vlabels: np.ndarray) -> np.ndarray:
+    """The model's current solution, in the order of ``vlabels`` (NaN where a variable has none)."""
+    n_labels = int(vlabels.max()) + 1 if len(vlabels) else 0
+    by_label = np.full(n_labels, np.nan)
+    if m.status != "ok":  # not solved yet: nothing known
+        return by_label[vlabels]
+    for var in m.variables.data.values():
+        if "solution" not in var.data:  # added after the solve
+            continue
+        labels = var.labels.values.ravel()
+        keep = labels >= 0
+        by_label[labels[keep]] = np.asarray(var.data["solution"].values, dtype=float).ravel()[keep]
+    return by_label[vlabels]
+
+
+def _propagate(A: sp.csr_array, b: np.ndarray, sense: np.ndarray, shared: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Values of the ``shared`` columns: those of ``x``, and the rest from equality rows of shared
+    columns alone with one unknown left (repeated until nothing changes). Raises
+    :class:`NotSeparableError` when some stay unknown."""
+    cols = np.flatnonzero(shared)
+    S = sp.csr_array(A[:, cols])
+    value = x[cols].copy()
+    only_shared = np.diff(S.indptr) == np.diff(A.indptr)
+    rows = np.flatnonzero(only_shared & (sense == "=") & (np.diff(S.indptr) > 0))
+    E = sp.csr_array(S[rows])
+    while np.isnan(value).any():
+        unknown = np.isnan(value)
+        n_unknown = E @ unknown.astype(float) if E.nnz else np.zeros(len(rows))
+        solvable = np.flatnonzero(n_unknown == 1)
+        if not len(solvable):
+            raise NotSeparableError(f"{int(unknown.sum())} column(s) without a scenario are not fixed")
+        known = np.where(unknown, 0.0, value)
+        rest = E @ known
+        for r in solvable:  # one unknown each: a x_j = b - (known part)
+            lo, hi = E.indptr[r], E.indptr[r + 1]
+            j = E.indices[lo:hi][unknown[E.indices[lo:hi]]][0]
+            a = E.data[lo:hi][E.indices[lo:hi] == j][0]
+            value[j] = (b[rows[r]] - rest[r]) / a
+    return value
+
+
+def _check_fixed_rows(b: np.ndarray, sense: np.ndarray, tol: float) -> None:
+    """Rows of fixed columns only (``0 <sense> b`` after moving them right): they must hold."""
+    bad = ((sense == "<") & (b < -tol)) | ((sense == ">") & (b > tol)) | ((sense == "=") & (np.abs(b) > tol))
+    if bad.any():
+        raise NotSeparableError(f"{int(bad.sum())} row(s) of the fixed columns do not hold")
+
+
+def _solve_block(
+    A: sp.csr_array, b: np.ndarray, sense: np.ndarray, c: np.ndarray, lb: np.ndarray, ub: np.ndarray, options: dict[str, HighsValue]
+) -> np.ndarray:
+    """One block as its own HiGHS LP; its primal solution."""
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = A.shape[1], A.shape[0]
+    lp.col_cost_, lp.col_lower_, lp.col_upper_ = c, lb, ub
+    lp.row_lower_ = np.where(sense == "<", -highspy.kHighsInf, b)
+    lp.row_upper_ = np.where(sense == ">", highspy.kHighsInf, b)
+    csc = sp.csc_array(A)
+    csc.sort_indices()
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = csc.indptr, csc.indices, csc.data
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    for key, value in options.items():
+        h.setOptionValue(key, value)
+    h.passModel(lp)
+    h.run()
+    status = h.getModelStatus()
+    if status != highspy.HighsModelStatus.kOptimal:
+        raise RuntimeError(f"a scenario block ended with {h.modelStatusToString(status)}")
+    return np.asarray(h.getSolution().col_value, dtype=float)
+
+
+def _write_back(m: linopy.Model, vlabels: np.ndarray, x: np.ndarray) -> None:
+    """Put the solution ``x`` (in the order of ``vlabels``) into the model's variables."""
+    by_label = np.full(int(vlabels.max()) + 1 if len(vlabels) else 0, np.nan)
+    by_label[vlabels] = x
+    for var in m.variables.data.values():
+        labels = var.labels.values
+        values = np.where(labels >= 0, by_label[np.maximum(labels, 0)], np.nan)
+        var.solution = xr.DataArray(values, coords=var.labels.coords, dims=var.labels.dims)
