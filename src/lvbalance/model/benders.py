@@ -42,10 +42,11 @@ import xarray as xr
 
 from lvbalance.case import Case
 from lvbalance.dims import OPTION, SCENARIO
+from lvbalance.model.blocks import NotSeparableError, scenario_lps
 from lvbalance.model.build import BuiltModel, build_model
 from lvbalance.model.data import ModelData, model_data
 from lvbalance.model.solve import quiet_highs
-from lvbalance.model.stage1 import BUDGET_ALLOWANCE, add_stage1
+from lvbalance.model.stage1 import BUDGET_ALLOWANCE, PLAN_RULES, add_stage1
 from lvbalance.params import SolverParams
 from lvbalance.profiles import ScenarioSet, scenario_subset
 
@@ -72,27 +73,34 @@ class BendersResult:
 
 
 class _Subproblem:
-    """The model of one scenario with ``u`` as columns whose bounds fix the plan."""
+    """The LP of one scenario with ``u`` as columns whose bounds fix the plan."""
 
-    def __init__(self, built: BuiltModel, options: pd.Index) -> None:
-        m = built.model
-        self.h: highspy.Highs = linopy.io.to_highspy(m)
+    def __init__(self, lp: highspy.HighsLp, cols: np.ndarray) -> None:
+        self.h: highspy.Highs = highspy.Highs()
         self.h.setOptionValue("output_flag", False)
         # interior point with crossover: an exact basis (so exact reduced costs for the cuts), and
         # several times faster than the dual simplex on this degenerate LP (benchmarks/bench_model.py)
         self.h.setOptionValue("solver", "ipm")
         self.h.setOptionValue("run_crossover", "on")
         # no 'threads' here: HiGHS has one thread scheduler per process, fixed by its first solve
+        self.h.passModel(lp)
+        self.cols = cols.astype(np.int32)
+        """columns of ``u`` in the LP, in the order of the options"""
+        self.cost = np.asarray(lp.col_cost_, dtype=float)[self.cols]
+        """the plan's cost coefficients in the LP's objective"""
+
+    @classmethod
+    def of_model(cls, built: BuiltModel, options: pd.Index) -> _Subproblem:
+        """From a model of one scenario (its own build)."""
+        m = built.model
         assert built.u is not None
         labels = built.u.labels.sel({OPTION: list(options)}).values
         position = pd.Series(np.arange(len(m.matrices.vlabels)), index=m.matrices.vlabels)
-        self.cols = position.loc[labels].to_numpy(dtype=np.int32)
-        n = len(self.cols)
-        self.h.changeColsIntegrality(n, self.cols, np.zeros(n, dtype=np.uint8))  # continuous: the plan comes from bounds
-        self.offset = float(m.objective.expression.const) if hasattr(m.objective.expression, "const") else 0.0
+        h = linopy.io.to_highspy(m)
+        return cls(h.getLp(), position.loc[labels].to_numpy(dtype=np.int32))
 
     def evaluate(self, u: np.ndarray) -> tuple[float, np.ndarray]:
-        """Objective and reduced costs of ``u`` with the plan fixed at ``u``."""
+        """Objective and reduced costs of ``u`` with the plan fixed at ``u``, less the plan's cost."""
         n = len(self.cols)
         self.h.changeColsBounds(n, self.cols, u.astype(float), u.astype(float))
         self.h.run()
@@ -102,7 +110,7 @@ class _Subproblem:
         obj = self.h.getInfo().objective_function_value
         rc = np.asarray(self.h.getSolution().col_dual)[self.cols]
         self.h.clearSolver()  # the interior point starts afresh each time: free its workspace while the pool waits
-        return float(obj), rc
+        return float(obj) - float(self.cost @ u), rc - self.cost
 
 
 def stage2_is_continuous(built: BuiltModel) -> bool:
@@ -122,7 +130,7 @@ class RecoursePool:
         self._key: tuple[object, ...] | None = None
         self._scenarios: ScenarioSet | None = None
         self._subs: list[_Subproblem] = []
-        self._sub_cost = np.zeros(0)
+        self._weight = np.ones(0)
         self.cuts: list[tuple[np.ndarray, np.ndarray]] = []
         """``(const, grad)`` per evaluated plan: ``theta_s >= const_s + grad_s . u``"""
         self.values: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
@@ -137,11 +145,31 @@ class RecoursePool:
         key = (built.method.id, tuple(built.options.index), tuple(built.options["cost"]), names, stage2)
         if key == self._key and scenarios is self._scenarios:
             return
-        ids = pd.Index(built.options.index, name=OPTION)
         quiet_highs()
-        self._subs = [_Subproblem(self._scenario_model(case, scenarios, s, built), ids) for s in names]
-        self._sub_cost = case.params.objective.cost_weight * built.options["cost"].to_numpy(float)
+        self._subs, self._weight = self._subproblems(built, case, scenarios, names)
         self._key, self._scenarios, self.cuts, self.values = key, scenarios, [], {}
+
+    def _subproblems(
+        self, built: BuiltModel, case: Case, scenarios: ScenarioSet, names: tuple[str, ...]
+    ) -> tuple[list[_Subproblem], np.ndarray]:
+        """The scenario subproblems and the weight of each in ``built``'s objective.
+
+        Cut out of ``built``'s matrices (each scenario's rows and columns, with ``u`` and what is
+        defined from it, without the stage-1 rules): a scenario's share of the objective comes
+        weighted by its probability, which the weight takes out. When ``built`` does not fall
+        apart so, each scenario's model is built on its own (weight 1).
+        """
+        m = built.model
+        assert built.u is not None
+        try:
+            lps = scenario_lps(m, pd.Index(names, name=SCENARIO), without=PLAN_RULES)
+        except NotSeparableError:
+            ids = pd.Index(built.options.index, name=OPTION)
+            return [_Subproblem.of_model(self._scenario_model(case, scenarios, s, built), ids) for s in names], np.ones(len(names))
+        position = pd.Series(np.arange(len(m.matrices.vlabels)), index=m.matrices.vlabels)
+        u_pos = position.loc[built.u.labels.values].to_numpy()
+        subs = [_Subproblem(block.lp, np.searchsorted(block.columns, u_pos)) for block in lps]
+        return subs, built.data.probability.sel({SCENARIO: list(names)}).to_numpy().astype(float)
 
     @staticmethod
     def _scenario_model(case: Case, scenarios: ScenarioSet, scenario: str, built: BuiltModel) -> BuiltModel:
@@ -163,8 +191,8 @@ class RecoursePool:
             return known[1]
         with ThreadPoolExecutor(max_workers=max(1, min(threads, len(self._subs)))) as pool:
             results = list(pool.map(lambda sub: sub.evaluate(u), self._subs))
-        Q = np.array([obj for obj, _ in results]) - self._sub_cost @ u
-        G = np.array([rc for _, rc in results]) - self._sub_cost
+        Q = np.array([obj for obj, _ in results]) / self._weight
+        G = np.array([rc for _, rc in results]) / self._weight[:, None]
         G[np.abs(G) < 1e-9] = 0.0  # numerical noise of the reduced costs
         self.cuts.append((Q - G @ u, G))
         self.values[u.tobytes()] = (u.copy(), Q)

@@ -68,6 +68,68 @@ def scenario_of_labels(m: linopy.Model, scenarios: pd.Index) -> np.ndarray:
     return scenario_of
 
 
+class _Split:
+    """The matrices of ``m`` with each column's and each row's scenario (-1: none)."""
+
+    def __init__(self, m: linopy.Model, scenarios: pd.Index) -> None:
+        M = m.matrices
+        if not np.all(M.var_scaling == 1.0) or m.objective.scaling != 1 or M.indicator_A is not None and M.indicator_A.shape[0]:
+            raise NotSeparableError("scaled or indicator constraints")
+        if M.A is None:
+            raise NotSeparableError("no constraints")
+        self.M = M
+        self.A = sp.csr_array(M.A)
+        self.b = np.asarray(M.b, dtype=float)
+        self.sense = np.asarray(M.sense)
+        self.c = np.asarray(M.c, dtype=float)
+        self.block = scenario_of_labels(m, scenarios)[M.vlabels]
+        """each column's scenario"""
+        self.shared = self.block < 0
+        own = sp.csr_array(self.A[:, np.flatnonzero(~self.shared)])
+        # a row's scenario: every entry of a row must lie in one (CSR: a row's entries are contiguous)
+        nz = np.diff(own.indptr) > 0
+        entry_block = self.block[~self.shared][own.indices]
+        starts = own.indptr[:-1][nz]
+        self.row_block = np.full(own.shape[0], -1)
+        """each row's scenario (-1: a row of shared columns only)"""
+        if len(starts):
+            first, last = np.minimum.reduceat(entry_block, starts), np.maximum.reduceat(entry_block, starts)
+            if np.any(first != last):
+                raise NotSeparableError(f"{int(np.sum(first != last))} row(s) span two scenarios")
+            self.row_block[nz] = first
+
+
+@dataclass(frozen=True)
+class ScenarioLp:
+    """One scenario's LP: its own columns and rows, with the shared columns kept as columns."""
+
+    lp: highspy.HighsLp
+    columns: np.ndarray
+    """positions (in the model's ``matrices.vlabels``) of the LP's columns, ascending"""
+
+
+def scenario_lps(m: linopy.Model, scenarios: pd.Index, *, without: tuple[str, ...] = ()) -> list[ScenarioLp]:
+    """One LP per scenario of ``m``: the scenario's columns and every column without a scenario,
+    the rows of the scenario and the rows of shared columns alone, less the constraints named in
+    ``without``; costs as in ``m`` (so a scenario's share of the objective, weighted as in ``m``).
+    Integrality is dropped. Raises :class:`NotSeparableError` when a row spans two scenarios."""
+    split = _Split(m, scenarios)
+    M = split.M
+    dropped = np.zeros(len(M.clabels), dtype=bool)
+    for name in without:
+        if name in m.constraints:
+            labels = m.constraints[name].labels.values.ravel()
+            dropped |= np.isin(M.clabels, labels[labels >= 0])
+    common_rows = (split.row_block < 0) & ~dropped
+    out = []
+    for k in range(len(scenarios)):
+        cols = np.flatnonzero(split.shared | (split.block == k))
+        rows = np.flatnonzero(((split.row_block == k) & ~dropped) | common_rows)
+        lp = _lp(split.A[rows][:, cols], split.b[rows], split.sense[rows], split.c[cols], M.lb[cols], M.ub[cols])
+        out.append(ScenarioLp(lp, cols))
+    return out
+
+
 def solve_by_scenario(
     m: linopy.Model,
     scenarios: pd.Index,
@@ -87,41 +149,21 @@ def solve_by_scenario(
     when a block does not end optimal.
     """
     t0 = time.perf_counter()
-    M = m.matrices
-    if not np.all(M.var_scaling == 1.0) or m.objective.scaling != 1 or M.indicator_A is not None and M.indicator_A.shape[0]:
-        raise NotSeparableError("scaled or indicator constraints")
-    if M.A is None:
-        raise NotSeparableError("no constraints")
-    block = scenario_of_labels(m, scenarios)[M.vlabels]
-    shared = block < 0
+    split = _Split(m, scenarios)
+    M, shared = split.M, split.shared
     if not integers_fixed and np.any(np.isin(M.vtypes[~shared], ["B", "I", "S"])):
         raise NotSeparableError("integer columns in a scenario")
-    A = sp.csr_array(M.A)
-    sense = np.asarray(M.sense)
     x = _current(m, M.vlabels)
-    x[shared] = _propagate(A, np.asarray(M.b, dtype=float), sense, shared, x)
-    b = np.asarray(M.b, dtype=float) - A[:, np.flatnonzero(shared)] @ x[shared]
-    own = sp.csr_array(A[:, np.flatnonzero(~shared)])
-    col_block = block[~shared]
-    # the block of each row: every entry of a row must lie in one scenario (CSR: a row's entries are contiguous)
-    nz = np.diff(own.indptr) > 0
-    entry_block = col_block[own.indices]
-    starts = own.indptr[:-1][nz]
-    first = np.full(own.shape[0], -1)
-    first[nz] = np.minimum.reduceat(entry_block, starts)
-    last = np.maximum.reduceat(entry_block, starts) if len(starts) else first[nz]
-    if np.any(first[nz] != last):
-        raise NotSeparableError(f"{int(np.sum(first[nz] != last))} row(s) span two scenarios")
-    _check_fixed_rows(b[~nz], sense[~nz], fixed_tol)
-
-    cols_all = np.flatnonzero(~shared)
-    lp_rows = np.flatnonzero(nz)
-    blocks = [(cols_all[col_block == k], lp_rows[first[lp_rows] == k]) for k in range(len(scenarios))]
-    c = np.asarray(M.c, dtype=float)
+    x[shared] = _propagate(split.A, split.b, split.sense, shared, x)
+    b = split.b - split.A[:, np.flatnonzero(shared)] @ x[shared]
+    own_rows = split.row_block >= 0
+    _check_fixed_rows(b[~own_rows], split.sense[~own_rows], fixed_tol)
+    blocks = [(np.flatnonzero(split.block == k), np.flatnonzero(split.row_block == k)) for k in range(len(scenarios))]
+    A, sense, c = split.A, split.sense, split.c
 
     def solve(k: int) -> np.ndarray:
         cols, rows = blocks[k]
-        return _solve_block(A[rows][:, cols], b[rows], sense[rows], c[cols], M.lb[cols], M.ub[cols], options)
+        return _solve_lp(_lp(A[rows][:, cols], b[rows], sense[rows], c[cols], M.lb[cols], M.ub[cols]), options)
 
     with ThreadPoolExecutor(max_workers=max(1, min(threads, len(blocks)))) as pool:
         solutions = list(pool.map(solve, range(len(blocks))))
@@ -182,10 +224,8 @@ def _check_fixed_rows(b: np.ndarray, sense: np.ndarray, tol: float) -> None:
         raise NotSeparableError(f"{int(bad.sum())} row(s) of the fixed columns do not hold")
 
 
-def _solve_block(
-    A: sp.csr_array, b: np.ndarray, sense: np.ndarray, c: np.ndarray, lb: np.ndarray, ub: np.ndarray, options: dict[str, HighsValue]
-) -> np.ndarray:
-    """One block as its own HiGHS LP; its primal solution."""
+def _lp(A: sp.csr_array, b: np.ndarray, sense: np.ndarray, c: np.ndarray, lb: np.ndarray, ub: np.ndarray) -> highspy.HighsLp:
+    """``min c x`` s.t. ``A x <sense> b``, ``lb <= x <= ub`` as a HiGHS LP."""
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = A.shape[1], A.shape[0]
     lp.col_cost_, lp.col_lower_, lp.col_upper_ = c, lb, ub
@@ -195,6 +235,11 @@ def _solve_block(
     csc.sort_indices()
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = csc.indptr, csc.indices, csc.data
+    return lp
+
+
+def _solve_lp(lp: highspy.HighsLp, options: dict[str, HighsValue]) -> np.ndarray:
+    """Solve ``lp`` in a HiGHS instance of its own; its primal solution."""
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     for key, value in options.items():

@@ -131,8 +131,10 @@ def lines_needing_rules(data: ModelData, flow_bound_kw: xr.DataArray) -> tuple[l
     """Lines whose flow bound exceeds the rating (hard rule) and ``mu`` x rating (heavy-load rule), Eq 20."""
     mu = data.case.params.operation.heavy_load_share
     rating = data.line_rating_kw
-    hard = [str(ln) for ln in rating[LINE].values if bool((flow_bound_kw.sel(line=ln) > rating.sel(line=ln)).any())]
-    heavy = [str(ln) for ln in rating[LINE].values if bool((flow_bound_kw.sel(line=ln) > mu * rating.sel(line=ln)).any())]
+    peak = flow_bound_kw.max([d for d in flow_bound_kw.dims if d != LINE]).reindex({LINE: rating[LINE].values})
+    names = [str(ln) for ln in rating[LINE].values]
+    hard = [ln for ln, over in zip(names, (peak > rating).values, strict=True) if over]
+    heavy = [ln for ln, over in zip(names, (peak > mu * rating).values, strict=True) if over]
     return hard, heavy
 
 

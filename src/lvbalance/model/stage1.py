@@ -21,6 +21,8 @@ END = "end_node"
 """Dimension of the one-move-per-end-node rows."""
 CONFLICT = "conflict"
 """Dimension of the targets-stay-put rows."""
+PLAN_RULES = ("one_move_per_end_node", "moved_customer_limit", "targets_stay_put", "budget")
+"""Names of the constraints of the stage-1 rules (:func:`add_stage1`)."""
 BUDGET_ALLOWANCE = 1e-6
 """Relative round-off allowance of the budget row [-] (:func:`add_budget_limit`)."""
 
