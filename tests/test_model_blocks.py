@@ -37,7 +37,7 @@ def test_blocks_give_the_solution_of_the_whole_lp() -> None:
     whole = x.solution.copy()
     objective = float(m.objective.value)
     x.solution = x.solution * 0 + 99.0  # overwritten by the blocks
-    done = solve_by_scenario(m, SCEN, options={"solver": "ipm", "run_crossover": "on"}, threads=2)
+    done = solve_by_scenario(m, SCEN, options={"solver": "ipm", "run_crossover": "on"}, threads=2, use_current=True)
     assert done.blocks == 3
     assert done.columns == x.size  # y is fixed, not a block's column
     np.testing.assert_allclose(x.solution, whole, atol=1e-7)
@@ -58,4 +58,13 @@ def test_fixed_columns_that_break_a_row_are_refused() -> None:
     m.solve(solver_name="highs", io_api="direct", output_flag=False)
     y.solution = y.solution * 0 + 2.0  # y_fixed (a row of y alone) no longer holds
     with pytest.raises(NotSeparableError, match="do not hold"):
+        solve_by_scenario(m, SCEN, options={}, threads=1, use_current=True)
+    solve_by_scenario(m, SCEN, options={}, threads=1)  # without: y comes from its row again
+    assert float(y.solution) == pytest.approx(1.5)
+
+
+def test_shared_columns_without_a_row_that_fixes_them_are_refused() -> None:
+    m, _, _ = _model()
+    m.remove_constraints("y_fixed")
+    with pytest.raises(NotSeparableError, match="not fixed"):
         solve_by_scenario(m, SCEN, options={}, threads=1)

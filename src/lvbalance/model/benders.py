@@ -53,6 +53,20 @@ from lvbalance.profiles import ScenarioSet, scenario_subset
 log = logging.getLogger(__name__)
 
 
+MASTER_OPTIONS: dict[str, bool | int | float | str] = {
+    "output_flag": False,
+    "mip_rel_gap": 0.0,
+    "random_seed": 0,
+    # the master's rows are dense cuts: HiGHS's root reduced-cost sub-MIP and its restart after
+    # root presolve cost more than they find; without them the master of m3 on the default case
+    # with all 71 iterations' cuts took 1.85 s instead of 3.55 s, the same 109 nodes and bound
+    # (the cuts of 20 and 40 iterations: 0.79 -> 0.33 s, 2.31 -> 0.81 s)
+    "mip_heuristic_run_root_reduced_cost": False,
+    "mip_allow_restart": False,
+}
+"""HiGHS options of the Benders master."""
+
+
 @dataclass(frozen=True)
 class BendersResult:
     """Best plan found by the decomposition, with its bounds."""
@@ -304,7 +318,7 @@ class _Master:
         prob = xr.DataArray(beta.to_numpy(), dims=SCENARIO, coords={SCENARIO: scen})
         m.add_objective((u * cost).sum() + (theta * prob).sum())
         self.h: highspy.Highs = linopy.io.to_highspy(m)
-        for key, value in (("output_flag", False), ("mip_rel_gap", 0.0), ("random_seed", 0)):
+        for key, value in MASTER_OPTIONS.items():
             self.h.setOptionValue(key, value)
         position = pd.Series(np.arange(len(m.matrices.vlabels)), index=m.matrices.vlabels)
         self.u_cols = position.loc[u.labels.values].to_numpy(dtype=np.int32)

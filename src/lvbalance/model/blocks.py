@@ -137,13 +137,14 @@ def solve_by_scenario(
     options: dict[str, HighsValue],
     threads: int,
     integers_fixed: bool = False,
+    use_current: bool = False,
     fixed_tol: float = 1e-6,
 ) -> BlockSolve:
     """Solve ``m`` block by block (module docstring), write its solution and objective into ``m``.
 
-    The columns without a scenario must be known: the values ``m`` holds, or set by equality
-    rows of such columns alone (``u == plan``, then what is defined from ``u``), found by
-    propagation. Columns of a block must be continuous unless ``integers_fixed`` (the caller
+    The columns without a scenario must be known: set by equality rows of such columns alone
+    (``u == plan``, then what is defined from ``u``), found by propagation, or, with
+    ``use_current``, the values ``m`` holds from its last solve. Columns of a block must be continuous unless ``integers_fixed`` (the caller
     has fixed them by rows). Raises :class:`NotSeparableError` when any of this fails, a row
     spans two scenarios or a row of the known columns alone is violated; :class:`RuntimeError`
     when a block does not end optimal.
@@ -153,7 +154,7 @@ def solve_by_scenario(
     M, shared = split.M, split.shared
     if not integers_fixed and np.any(np.isin(M.vtypes[~shared], ["B", "I", "S"])):
         raise NotSeparableError("integer columns in a scenario")
-    x = _current(m, M.vlabels)
+    x = _current(m, M.vlabels) if use_current else np.full(len(M.vlabels), np.nan)
     x[shared] = _propagate(split.A, split.b, split.sense, shared, x)
     b = split.b - split.A[:, np.flatnonzero(shared)] @ x[shared]
     own_rows = split.row_block >= 0

@@ -214,7 +214,9 @@ def _solve_lp(built: BuiltModel, solver: SolverParams, *, by_scenario: bool = Tr
             if not by_scenario:
                 raise NotSeparableError("asked for one LP")
             block_options = LP_OPTIONS | {"time_limit": solver.time_limit_s}
-            done = solve_by_scenario(built.model, built.data.scenarios, options=block_options, threads=solver.threads, integers_fixed=True)
+            done = solve_by_scenario(
+                built.model, built.data.scenarios, options=block_options, threads=solver.threads, integers_fixed=True, use_current=True
+            )
             log.debug("second stage: %d scenario blocks, %d rows, %d columns, %.2f s", done.blocks, done.rows, done.columns, done.time_s)
             return
         except NotSeparableError as exc:
