@@ -50,7 +50,7 @@ from lvbalance.case import Case
 from lvbalance.flows import imbalance_table_pct
 from lvbalance.model.benders import RecoursePool
 from lvbalance.model.methods import Method
-from lvbalance.model.run import MethodResult, plan_method
+from lvbalance.model.run import BudgetSweep, MethodResult, plan_method
 from lvbalance.model.smooth import without_smoothing
 from lvbalance.profiles import ScenarioSet
 from lvbalance.results import Move, SolveStatus, finite, write_csv
@@ -267,9 +267,10 @@ def tradeoff_front(
     points: list[FrontPoint] = []
     complete = False
     pool = pool if pool is not None else RecoursePool()
+    sweep = BudgetSweep(point_case(case, math.inf, weight), scenarios, method, options, pool)  # one model, its budget row replaced
 
     def solve(b: float) -> FrontPoint | None:
-        res = plan_method(point_case(case, b, weight), scenarios, method, options=options, pool=pool)
+        res = sweep.plan(b if math.isfinite(b) else None)
         if res.info.status == SolveStatus.NO_MOVE_FALLBACK:
             log.warning("%s: no plan found within the time limit at budget %.2f; the front stops here", method.id, b)
             return None

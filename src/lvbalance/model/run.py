@@ -22,10 +22,16 @@ from lvbalance.model.extract import extract_plan, extract_schedules, model_feede
 from lvbalance.model.methods import Method
 from lvbalance.model.smooth import smooth_schedules
 from lvbalance.model.solve import NoSolutionError, SolveInfo, solve
+from lvbalance.model.stage1 import BUDGET_ROW, add_budget_limit
 from lvbalance.profiles import ScenarioSet
 from lvbalance.results import Plan, Schedules, SolveStatus
 
 log = logging.getLogger(__name__)
+
+BENDERS_PLAN = "benders_plan"
+"""Rows that fix the plan Benders found, for the final solve of the whole model."""
+NO_MOVE = "fallback_no_move"
+"""Rows that fix "no move" when no plan was found in time."""
 
 
 @dataclass(frozen=True)
@@ -79,11 +85,45 @@ def plan_method(
     if fixed_moves and built.u is not None:
         built.model.add_constraints(built.u == 1, name="fixed_moves")
     log.info("built %s: %s in %.2f s", method.id, built.size, built.build_time_s)
+    return _solve_built(built, case, scenarios, pool, fixed=fixed_moves is not None)
+
+
+class BudgetSweep:
+    """One method's model, built once and solved under one budget after another.
+
+    The points of the trade-off front (:mod:`lvbalance.evaluate.tradeoff`) differ only in the
+    budget row (MODEL.md §6, "the trade-off"): each :meth:`plan` replaces it (and the rows an
+    earlier solve added to fix its plan) instead of building the model again.
+    """
+
+    def __init__(self, case: Case, scenarios: ScenarioSet, method: Method, options: pd.DataFrame, pool: RecoursePool | None = None) -> None:
+        self.case = case.with_params(case.params.updated(planning={"budget": None}))
+        self.scenarios, self.pool = scenarios, pool
+        self.built = build_model(model_data(self.case, scenarios, options), method)
+        log.info("built %s for a budget sweep: %s in %.2f s", method.id, self.built.size, self.built.build_time_s)
+
+    def plan(self, budget: float | None) -> MethodResult:
+        """The method's plan under ``budget`` [currency] (None: no budget)."""
+        m = self.built.model
+        for name in (BUDGET_ROW, BENDERS_PLAN, NO_MOVE):  # the budget, and rows an earlier solve added
+            if name in m.constraints:
+                m.remove_constraints(name)
+        case = self.case.with_params(self.case.params.updated(planning={"budget": budget}))
+        built = dataclasses.replace(self.built, data=dataclasses.replace(self.built.data, case=case))
+        if budget is not None and built.u is not None:
+            add_budget_limit(m, built.u, built.options, budget)
+        return _solve_built(built, case, self.scenarios, self.pool, fixed=False)
+
+
+def _solve_built(built: BuiltModel, case: Case, scenarios: ScenarioSet, pool: RecoursePool | None, *, fixed: bool) -> MethodResult:
+    """Solve a built model (Benders or the extensive form, a fallback to no move), smooth its
+    schedules, and read what it produced."""
+    method = built.method
     try:
-        if use_benders(built, case.params.solver.algorithm, fixed=fixed_moves is not None, solver_name=case.params.solver.name):
+        if use_benders(built, case.params.solver.algorithm, fixed=fixed, solver_name=case.params.solver.name):
             info = _solve_by_benders(built, case, scenarios, pool)
         else:
-            info = solve(built, case.params.solver, plan_fixed=fixed_moves is not None)
+            info = solve(built, case.params.solver, plan_fixed=fixed)
     except NoSolutionError as exc:
         log.warning("%s: %s; falling back to the plan without moves", method.id, exc)
         info = _solve_without_moves(built, case, exc.elapsed_s)
@@ -124,7 +164,7 @@ def _solve_by_benders(built: BuiltModel, case: Case, scenarios: ScenarioSet, poo
     fixed = xr.DataArray(
         [1.0 if o in set(result.chosen) else 0.0 for o in built.options.index], dims=OPTION, coords={OPTION: built.options.index}
     )
-    built.model.add_constraints(u == fixed, name="benders_plan")
+    built.model.add_constraints(u == fixed, name=BENDERS_PLAN)
     final = solve(built, case.params.solver, plan_fixed=True)
     limit = case.params.solver.benders_max_iterations
     stopped = SolveStatus.WORK_LIMIT if limit is not None and result.iterations >= limit else SolveStatus.TIME_LIMIT
@@ -136,6 +176,6 @@ def _solve_by_benders(built: BuiltModel, case: Case, scenarios: ScenarioSet, poo
 def _solve_without_moves(built: BuiltModel, case: Case, elapsed_s: float) -> SolveInfo:
     """Fix every move variable to 0 (always feasible) and solve the remaining LP."""
     if built.u is not None:
-        built.model.add_constraints(built.u == 0, name="fallback_no_move")
+        built.model.add_constraints(built.u == 0, name=NO_MOVE)
     info = solve(built, case.params.solver, plan_fixed=True)
     return SolveInfo(SolveStatus.NO_MOVE_FALLBACK, info.objective, float("nan"), float("nan"), elapsed_s + info.solve_time_s)

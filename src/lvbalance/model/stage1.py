@@ -21,7 +21,9 @@ END = "end_node"
 """Dimension of the one-move-per-end-node rows."""
 CONFLICT = "conflict"
 """Dimension of the targets-stay-put rows."""
-PLAN_RULES = ("one_move_per_end_node", "moved_customer_limit", "targets_stay_put", "budget")
+BUDGET_ROW = "budget"
+"""Name of the budget row (:func:`add_budget_limit`)."""
+PLAN_RULES = ("one_move_per_end_node", "moved_customer_limit", "targets_stay_put", BUDGET_ROW)
 """Names of the constraints of the stage-1 rules (:func:`add_stage1`)."""
 BUDGET_ALLOWANCE = 1e-6
 """Relative round-off allowance of the budget row [-] (:func:`add_budget_limit`)."""
@@ -109,7 +111,7 @@ def add_budget_limit(m: linopy.Model, u: linopy.Variable, options: pd.DataFrame,
     (the Benders subproblems fix ``u`` at the rounded master plan). Callers that step budgets
     down keep their step well above it.
     """
-    return m.add_constraints((u * plan_cost(options)).sum() <= budget * (1 + BUDGET_ALLOWANCE), name="budget")
+    return m.add_constraints((u * plan_cost(options)).sum() <= budget * (1 + BUDGET_ALLOWANCE), name=BUDGET_ROW)
 
 
 def plan_cost(options: pd.DataFrame) -> xr.DataArray:
