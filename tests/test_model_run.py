@@ -145,3 +145,26 @@ def test_milp_optimum_equals_best_enumerated_plan_simbench() -> None:
     chosen = [oid for oid, o in options.iterrows() if (o["end_node"], tuple(o["customers"]), o["to_node"]) in moves]
     assert len(chosen) == len(res.plan.moves)
     assert rel_close(independent_objective(case, scen, options.loc[chosen], v2g=True), res.info.objective)
+
+
+def test_extensive_form_stopped_early_keeps_the_no_move_plan() -> None:
+    """The extensive MILP starts from the plan without moves: stopped before its first node (a
+    limit that does not depend on the machine's speed), it ends with that plan and its value (the
+    stage 2 of no move, as the baseline solves it), not without a solution."""
+    from lvbalance.data import load_default_case
+    from lvbalance.model.build import build_model
+    from lvbalance.model.data import model_data
+    from lvbalance.model.solve import _solve_from_no_move, _solver_options
+    from lvbalance.profiles import build_profiles
+    from lvbalance.results import SolveStatus
+
+    case = load_default_case()
+    scen = build_profiles(case).scenarios
+    none = plan_method(case, scen, METHODS["baseline"]).info.objective  # m2's stage 2 without a move
+    built = build_model(model_data(case, scen, move_options(case)), METHODS["m2"])
+    info = _solve_from_no_move(built, _solver_options("highs", case.params.solver) | {"mip_max_nodes": 0})
+    assert info.status == SolveStatus.TIME_LIMIT
+    assert info.objective == pytest.approx(none, rel=1e-9)
+    assert built.u is not None and np.all(np.abs(built.u.solution.to_numpy()) < 1e-9)
+    full = _solve_from_no_move(built, _solver_options("highs", case.params.solver))  # and unlimited: a better plan
+    assert full.status == SolveStatus.OPTIMAL and full.objective < none - 1.0

@@ -170,9 +170,8 @@ def solve_by_scenario(
         solutions = list(pool.map(solve, range(len(blocks))))
     for (cols, _), sol in zip(blocks, solutions, strict=True):
         x[cols] = sol
-    _write_back(m, M.vlabels, x)
-    const = m.objective.expression.const
-    m.objective.set_value(float(c @ x) + float(np.sum(const.values) if hasattr(const, "values") else const))
+    write_solution(m, M.vlabels, x)
+    m.objective.set_value(float(c @ x) + float(np.sum(np.asarray(getattr(m.objective.expression, "const", 0.0)))))
     m.status, m.termination_condition = "ok", "optimal"
     return BlockSolve(len(blocks), int(sum(len(r) for _, r in blocks)), int(sum(len(c_) for c_, _ in blocks)), time.perf_counter() - t0)
 
@@ -253,7 +252,7 @@ def _solve_lp(lp: highspy.HighsLp, options: dict[str, HighsValue]) -> np.ndarray
     return np.asarray(h.getSolution().col_value, dtype=float)
 
 
-def _write_back(m: linopy.Model, vlabels: np.ndarray, x: np.ndarray) -> None:
+def write_solution(m: linopy.Model, vlabels: np.ndarray, x: np.ndarray) -> None:
     """Put the solution ``x`` (in the order of ``vlabels``) into the model's variables."""
     by_label = np.full(int(vlabels.max()) + 1 if len(vlabels) else 0, np.nan)
     by_label[vlabels] = x

@@ -17,9 +17,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import linopy
+import numpy as np
+import pandas as pd
 
 from lvbalance.dims import EV, SCENARIO, STEP
-from lvbalance.model.blocks import LP_OPTIONS, NotSeparableError, solve_by_scenario
+from lvbalance.model.blocks import LP_OPTIONS, NotSeparableError, solve_by_scenario, write_solution
 from lvbalance.model.build import BuiltModel
 from lvbalance.params import SolverParams
 from lvbalance.results import SolveStatus
@@ -89,6 +91,8 @@ def solve(built: BuiltModel, solver: SolverParams, *, plan_fixed: bool = False) 
             if info is not None:
                 return info
         highspy.Highs.resetGlobalScheduler(True)
+        if built.u is not None and m.binaries and not plan_fixed:
+            return _solve_from_no_move(built, options)
     t0 = time.perf_counter()
     status, condition = m.solve(solver_name=name, io_api="direct" if name in ("highs", "gurobi") else None, progress=False, **options)
     elapsed = time.perf_counter() - t0
@@ -102,6 +106,45 @@ def solve(built: BuiltModel, solver: SolverParams, *, plan_fixed: bool = False) 
     st = SolveStatus.OPTIMAL if condition == "optimal" else SolveStatus.TIME_LIMIT
     log.info("solved %s in %.2f s: %s, objective %.4f, gap %.2e", built.method.id, elapsed, condition, m.objective.value, gap)
     return SolveInfo(st, float(m.objective.value), bound, gap, elapsed)
+
+
+def _solve_from_no_move(built: BuiltModel, options: dict[str, Any]) -> SolveInfo:
+    """The MILP on HiGHS, started from the plan without moves (every ``u`` at 0; HiGHS completes
+    the rest of the start by solving for it), so that a solve stopped by its time limit ends with
+    a plan at least as good as no move and its proven gap."""
+    import highspy
+
+    m = built.model
+    assert built.u is not None
+    vlabels = m.matrices.vlabels
+    h = linopy.io.to_highspy(m)
+    for key, value in options.items():
+        h.setOptionValue(key, value)
+    u = built.u.labels.values.ravel()
+    cols = pd.Series(np.arange(len(vlabels)), index=vlabels).loc[u[u >= 0]].to_numpy(dtype=np.int32)
+    h.setSolution(len(cols), cols, np.zeros(len(cols)))
+    highspy.Highs.resetGlobalScheduler(True)  # one thread scheduler per process: renew it so 'threads' applies
+    t0 = time.perf_counter()
+    if h.run() == highspy.HighsStatus.kError:
+        raise RuntimeError(f"HiGHS could not solve {built.method.id} ({h.modelStatusToString(h.getModelStatus())})")
+    elapsed = time.perf_counter() - t0
+    status = h.getModelStatus()
+    if status in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible):
+        raise InfeasibleModelError(explain_infeasibility(built))
+    info, solution = h.getInfo(), h.getSolution()
+    if not solution.value_valid or info.primal_solution_status == 0:
+        raise NoSolutionError(f"HiGHS stopped ({h.modelStatusToString(status)}) after {elapsed:.0f} s without a solution", elapsed)
+    write_solution(m, vlabels, np.asarray(solution.col_value, dtype=float))
+    const = float(np.sum(np.asarray(getattr(m.objective.expression, "const", 0.0))))  # not passed to HiGHS
+    value = float(info.objective_function_value) + const
+    optimal = status == highspy.HighsModelStatus.kOptimal
+    m.objective.set_value(value)
+    m.status, m.termination_condition = "ok", "optimal" if optimal else "time_limit"
+    st = SolveStatus.OPTIMAL if optimal else SolveStatus.TIME_LIMIT
+    log.info(
+        "solved %s in %.2f s: %s, objective %.4f, gap %.2e", built.method.id, elapsed, h.modelStatusToString(status), value, info.mip_gap
+    )
+    return SolveInfo(st, value, float(info.mip_dual_bound) + const, float(info.mip_gap), elapsed)
 
 
 def _solve_blocks(built: BuiltModel, solver: SolverParams) -> SolveInfo | None:
