@@ -42,7 +42,7 @@ import xarray as xr
 
 from lvbalance.case import Case
 from lvbalance.dims import OPTION, SCENARIO
-from lvbalance.model.blocks import NotSeparableError, scenario_lps
+from lvbalance.model.blocks import NotSeparableError, scenario_lps, serial_highs
 from lvbalance.model.build import BuiltModel, build_model
 from lvbalance.model.data import ModelData, model_data
 from lvbalance.model.solve import quiet_highs
@@ -63,6 +63,7 @@ MASTER_OPTIONS: dict[str, bool | int | float | str] = {
     # (the cuts of 20 and 40 iterations: 0.79 -> 0.33 s, 2.31 -> 0.81 s)
     "mip_heuristic_run_root_reduced_cost": False,
     "mip_allow_restart": False,
+    "threads": 1,  # between rounds of subproblems that run side by side (blocks.serial_highs)
 }
 """HiGHS options of the Benders master."""
 
@@ -96,7 +97,7 @@ class _Subproblem:
         # several times faster than the dual simplex on this degenerate LP (benchmarks/bench_model.py)
         self.h.setOptionValue("solver", "ipm")
         self.h.setOptionValue("run_crossover", "on")
-        # no 'threads' here: HiGHS has one thread scheduler per process, fixed by its first solve
+        self.h.setOptionValue("threads", 1)  # the subproblems run side by side: each serial (blocks.serial_highs)
         self.h.passModel(lp)
         self.cols = cols.astype(np.int32)
         """columns of ``u`` in the LP, in the order of the options"""
@@ -227,6 +228,7 @@ def solve_benders(built: BuiltModel, solver: SolverParams, scenarios: ScenarioSe
     budget = data.case.params.planning.budget
     beta = data.probability.to_series().to_numpy()
     pool = pool if pool is not None else RecoursePool()
+    serial_highs()
     pool.attach(built, scenarios)
     master = _Master(built, pd.Series(beta, index=data.probability[SCENARIO].values), plan_cost)
     for const, grad in pool.cuts:

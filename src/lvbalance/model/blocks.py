@@ -33,9 +33,18 @@ HighsValue = bool | int | float | str
 """A HiGHS option's value."""
 
 
-LP_OPTIONS: dict[str, HighsValue] = {"solver": "ipm", "run_crossover": "on", "random_seed": 0}
+LP_OPTIONS: dict[str, HighsValue] = {"solver": "ipm", "run_crossover": "on", "random_seed": 0, "threads": 1}
 """HiGHS options of each block: stage 2 is highly degenerate; the interior point with crossover
 (a basic solution) is several times faster on it than the dual simplex (``benchmarks/bench_model.py``)."""
+
+
+def serial_highs() -> None:
+    """Make HiGHS's process-wide thread scheduler serial before HiGHS instances run side by side in
+    Python threads: a scheduler left with more workers by an earlier solve (``solver.threads``)
+    competes with those threads for the cores (m3's Benders on the default case: 87 s after a
+    serial start, 118 s after a 2-thread solve). Call it before the first of them runs; each of
+    them sets ``threads = 1``."""
+    highspy.Highs.resetGlobalScheduler(True)
 
 
 class NotSeparableError(ValueError):
@@ -166,6 +175,7 @@ def solve_by_scenario(
         cols, rows = blocks[k]
         return _solve_lp(_lp(A[rows][:, cols], b[rows], sense[rows], c[cols], M.lb[cols], M.ub[cols]), options)
 
+    serial_highs()
     with ThreadPoolExecutor(max_workers=max(1, min(threads, len(blocks)))) as pool:
         solutions = list(pool.map(solve, range(len(blocks))))
     for (cols, _), sol in zip(blocks, solutions, strict=True):
