@@ -184,7 +184,8 @@ class RecoursePool:
         position = pd.Series(np.arange(len(m.matrices.vlabels)), index=m.matrices.vlabels)
         u_pos = position.loc[built.u.labels.values].to_numpy()
         subs = [_Subproblem(block.lp, np.searchsorted(block.columns, u_pos)) for block in lps]
-        return subs, built.data.probability.sel({SCENARIO: list(names)}).to_numpy().astype(float)
+        weight = built.data.probability.sel({SCENARIO: list(names)}).to_numpy().astype(float)
+        return subs, np.where(weight > 0, weight, 1.0)  # a scenario of probability 0 has a share of 0
 
     @staticmethod
     def _scenario_model(case: Case, scenarios: ScenarioSet, scenario: str, built: BuiltModel) -> BuiltModel:

@@ -3,15 +3,17 @@
 Once the plan is fixed (MODEL.md §5: stage 2 is per scenario), every variable without a
 scenario dimension (``u`` and what the plan alone sets) is known, and what is left of the
 model is one independent LP per scenario. :func:`solve_by_scenario` takes the linopy model's
-matrices, fixes the columns without a scenario at their current values (moving them to the
-right-hand side), checks that every remaining row lies within one scenario, and solves the
-blocks as separate HiGHS models in ``threads`` Python threads (HiGHS releases the interpreter
-lock; each block is its own instance and results are stored by scenario, so the outcome does
-not depend on which finishes first). The solution is written back into the model's variables.
+matrices, fixes the columns without a scenario at the values the rows of the plan give them
+(moving them to the right-hand side), checks that every remaining row lies within one scenario,
+and solves the blocks as separate HiGHS models in ``threads`` Python threads (HiGHS releases the
+interpreter lock; each block is its own instance and results are stored by scenario, so the
+outcome does not depend on which finishes first). The solution is written back into the model's
+variables. :func:`scenario_lps` cuts the same blocks out with the shared columns kept as columns:
+the Benders subproblems (:mod:`lvbalance.model.benders`).
 
 The interior-point method's work grows faster than linearly with the size of the LP it
 factors, and its crossover with the degeneracy of the whole: blocks are cheaper to solve one by
-one than all at once (``benchmarks/bench_model.py``).
+one than all at once (``benchmarks/bench_smooth.py``: about 3 times on the default case).
 """
 
 from __future__ import annotations
@@ -153,10 +155,10 @@ def solve_by_scenario(
 
     The columns without a scenario must be known: set by equality rows of such columns alone
     (``u == plan``, then what is defined from ``u``), found by propagation, or, with
-    ``use_current``, the values ``m`` holds from its last solve. Columns of a block must be continuous unless ``integers_fixed`` (the caller
-    has fixed them by rows). Raises :class:`NotSeparableError` when any of this fails, a row
-    spans two scenarios or a row of the known columns alone is violated; :class:`RuntimeError`
-    when a block does not end optimal.
+    ``use_current``, the values ``m`` holds from its last solve. Columns of a block must be
+    continuous unless ``integers_fixed`` (the caller has fixed them by rows). Raises
+    :class:`NotSeparableError` when any of this fails, a row spans two scenarios or a row of the
+    known columns alone is violated; :class:`RuntimeError` when a block does not end optimal.
     """
     t0 = time.perf_counter()
     split = _Split(m, scenarios)
