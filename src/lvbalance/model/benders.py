@@ -42,7 +42,7 @@ import xarray as xr
 
 from lvbalance.case import Case
 from lvbalance.dims import OPTION, SCENARIO
-from lvbalance.model.blocks import NotSeparableError, scenario_lps, serial_highs
+from lvbalance.model.blocks import NotSeparableError, column_positions, scenario_lps, serial_highs
 from lvbalance.model.build import BuiltModel, build_model
 from lvbalance.model.data import ModelData, model_data
 from lvbalance.model.solve import quiet_highs
@@ -110,9 +110,7 @@ class _Subproblem:
         m = built.model
         assert built.u is not None
         labels = built.u.labels.sel({OPTION: list(options)}).values
-        position = pd.Series(np.arange(len(m.matrices.vlabels)), index=m.matrices.vlabels)
-        h = linopy.io.to_highspy(m)
-        return cls(h.getLp(), position.loc[labels].to_numpy(dtype=np.int32))
+        return cls(linopy.io.to_highspy(m).getLp(), column_positions(m, labels))
 
     def evaluate(self, u: np.ndarray) -> tuple[float, np.ndarray]:
         """Objective and reduced costs of ``u`` with the plan fixed at ``u``, less the plan's cost."""
@@ -181,8 +179,7 @@ class RecoursePool:
         except NotSeparableError:
             ids = pd.Index(built.options.index, name=OPTION)
             return [_Subproblem.of_model(self._scenario_model(case, scenarios, s, built), ids) for s in names], np.ones(len(names))
-        position = pd.Series(np.arange(len(m.matrices.vlabels)), index=m.matrices.vlabels)
-        u_pos = position.loc[built.u.labels.values].to_numpy()
+        u_pos = column_positions(m, built.u.labels.values)
         subs = [_Subproblem(block.lp, np.searchsorted(block.columns, u_pos)) for block in lps]
         weight = built.data.probability.sel({SCENARIO: list(names)}).to_numpy().astype(float)
         return subs, np.where(weight > 0, weight, 1.0)  # a scenario of probability 0 has a share of 0
@@ -323,10 +320,9 @@ class _Master:
         self.h: highspy.Highs = linopy.io.to_highspy(m)
         for key, value in MASTER_OPTIONS.items():
             self.h.setOptionValue(key, value)
-        position = pd.Series(np.arange(len(m.matrices.vlabels)), index=m.matrices.vlabels)
-        self.u_cols = position.loc[u.labels.values].to_numpy(dtype=np.int32)
-        self.theta_cols = position.loc[theta.labels.values].to_numpy(dtype=np.int32)
-        self.n_cols = len(m.matrices.vlabels)
+        self.u_cols = column_positions(m, u.labels.values)
+        self.theta_cols = column_positions(m, theta.labels.values)
+        self.n_cols = self.h.getNumCol()
         self.cuts: list[tuple[np.ndarray, np.ndarray]] = []
 
     def add_cuts(self, const: np.ndarray, grad: np.ndarray) -> None:

@@ -65,6 +65,19 @@ class BlockSolve:
     time_s: float
 
 
+def column_positions(m: linopy.Model, labels: np.ndarray | xr.DataArray) -> np.ndarray:
+    """Positions of variable ``labels`` among the model's columns: the order of
+    ``m.matrices.vlabels`` and of ``linopy.io.to_highspy`` (without building the matrices,
+    which linopy does afresh on every access of ``m.matrices``)."""
+    vlabels = m.variables.label_index.vlabels
+    return pd.Series(np.arange(len(vlabels)), index=vlabels).loc[np.ravel(labels)].to_numpy(dtype=np.int32)
+
+
+def objective_constant(m: linopy.Model) -> float:
+    """The constant term of the objective (linopy does not pass it to HiGHS)."""
+    return float(np.sum(np.asarray(getattr(m.objective.expression, "const", 0.0))))
+
+
 def scenario_of_labels(m: linopy.Model, scenarios: pd.Index) -> np.ndarray:
     """Position in ``scenarios`` of each variable label's scenario (-1: no scenario dimension)."""
     n_labels = max((int(v.labels.max()) for v in m.variables.data.values() if v.labels.size), default=-1) + 1
@@ -183,7 +196,7 @@ def solve_by_scenario(
     for (cols, _), sol in zip(blocks, solutions, strict=True):
         x[cols] = sol
     write_solution(m, M.vlabels, x)
-    m.objective.set_value(float(c @ x) + float(np.sum(np.asarray(getattr(m.objective.expression, "const", 0.0)))))
+    m.objective.set_value(float(c @ x) + objective_constant(m))
     m.status, m.termination_condition = "ok", "optimal"
     return BlockSolve(len(blocks), int(sum(len(r) for _, r in blocks)), int(sum(len(c_) for c_, _ in blocks)), time.perf_counter() - t0)
 

@@ -38,9 +38,9 @@ from linopy.constants import TERM_DIM
 
 from lvbalance.case import Case
 from lvbalance.dims import EV, SCENARIO, STEP
-from lvbalance.model.blocks import LP_OPTIONS, NotSeparableError, scenario_of_labels, solve_by_scenario
+from lvbalance.model.blocks import scenario_of_labels
 from lvbalance.model.build import BuiltModel
-from lvbalance.model.solve import _solver_options
+from lvbalance.model.solve import _solver_options, solve_blocks
 from lvbalance.params import SolverParams
 
 log = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ def smooth_schedules(built: BuiltModel, solver: SolverParams, *, by_scenario: bo
     (or, if the second stage failed, the first stage's), its objective is the total
     variation, and the constraints of the second stage stay in the model.
     ``by_scenario``: with HiGHS, solve it scenario by scenario (False: as one LP; for
-    ``benchmarks/bench_model.py``).
+    ``benchmarks/bench_smooth.py``).
     """
     t0 = time.perf_counter()
     m = built.model
@@ -210,17 +210,8 @@ def _solve_lp(built: BuiltModel, solver: SolverParams, *, by_scenario: bool = Tr
     if name == "highs":
         import highspy
 
-        try:
-            if not by_scenario:
-                raise NotSeparableError("asked for one LP")
-            block_options = LP_OPTIONS | {"time_limit": solver.time_limit_s}
-            done = solve_by_scenario(
-                built.model, built.data.scenarios, options=block_options, threads=solver.threads, integers_fixed=True, use_current=True
-            )
-            log.debug("second stage: %d scenario blocks, %d rows, %d columns, %.2f s", done.blocks, done.rows, done.columns, done.time_s)
+        if by_scenario and solve_blocks(built, solver, integers_fixed=True, use_current=True) is not None:
             return
-        except NotSeparableError as exc:
-            log.info("second stage solved as one LP: %s", exc)
         highspy.Highs.resetGlobalScheduler(True)
         options.update(HIGHS_LP_OPTIONS)
     # the binaries are fixed at the optimum: linopy's warning that an interior-point run ignores

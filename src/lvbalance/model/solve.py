@@ -18,10 +18,9 @@ from typing import Any
 
 import linopy
 import numpy as np
-import pandas as pd
 
 from lvbalance.dims import EV, SCENARIO, STEP
-from lvbalance.model.blocks import LP_OPTIONS, NotSeparableError, solve_by_scenario, write_solution
+from lvbalance.model.blocks import LP_OPTIONS, NotSeparableError, column_positions, objective_constant, solve_by_scenario, write_solution
 from lvbalance.model.build import BuiltModel
 from lvbalance.params import SolverParams
 from lvbalance.results import SolveStatus
@@ -87,7 +86,7 @@ def solve(built: BuiltModel, solver: SolverParams, *, plan_fixed: bool = False) 
 
         quiet_highs()
         if plan_fixed or not m.binaries:
-            info = _solve_blocks(built, solver)
+            info = solve_blocks(built, solver)
             if info is not None:
                 return info
         highspy.Highs.resetGlobalScheduler(True)
@@ -116,12 +115,11 @@ def _solve_from_no_move(built: BuiltModel, options: dict[str, Any]) -> SolveInfo
 
     m = built.model
     assert built.u is not None
-    vlabels = m.matrices.vlabels
     h = linopy.io.to_highspy(m)
     for key, value in options.items():
         h.setOptionValue(key, value)
     u = built.u.labels.values.ravel()
-    cols = pd.Series(np.arange(len(vlabels)), index=vlabels).loc[u[u >= 0]].to_numpy(dtype=np.int32)
+    cols = column_positions(m, u[u >= 0])
     h.setSolution(len(cols), cols, np.zeros(len(cols)))
     highspy.Highs.resetGlobalScheduler(True)  # one thread scheduler per process: renew it so 'threads' applies
     t0 = time.perf_counter()
@@ -134,8 +132,8 @@ def _solve_from_no_move(built: BuiltModel, options: dict[str, Any]) -> SolveInfo
     info, solution = h.getInfo(), h.getSolution()
     if not solution.value_valid or info.primal_solution_status == 0:
         raise NoSolutionError(f"HiGHS stopped ({h.modelStatusToString(status)}) after {elapsed:.0f} s without a solution", elapsed)
-    write_solution(m, vlabels, np.asarray(solution.col_value, dtype=float))
-    const = float(np.sum(np.asarray(getattr(m.objective.expression, "const", 0.0))))  # not passed to HiGHS
+    write_solution(m, m.variables.label_index.vlabels, np.asarray(solution.col_value, dtype=float))
+    const = objective_constant(m)
     value = float(info.objective_function_value) + const
     optimal = status == highspy.HighsModelStatus.kOptimal
     m.objective.set_value(value)
@@ -147,13 +145,19 @@ def _solve_from_no_move(built: BuiltModel, options: dict[str, Any]) -> SolveInfo
     return SolveInfo(st, value, float(info.mip_dual_bound) + const, float(info.mip_gap), elapsed)
 
 
-def _solve_blocks(built: BuiltModel, solver: SolverParams) -> SolveInfo | None:
-    """The model solved scenario by scenario (an LP once the plan is fixed); None when it does not
-    fall apart so, or a block fails (the caller then solves it as one model, which explains)."""
+def solve_blocks(built: BuiltModel, solver: SolverParams, *, integers_fixed: bool = False, use_current: bool = False) -> SolveInfo | None:
+    """The model solved scenario by scenario on HiGHS (an LP once the plan is fixed:
+    :func:`lvbalance.model.blocks.solve_by_scenario`, whose keywords these are); None when it does
+    not fall apart so, or a block fails (the caller then solves it as one model, which explains)."""
     t0 = time.perf_counter()
     try:
         done = solve_by_scenario(
-            built.model, built.data.scenarios, options=LP_OPTIONS | {"time_limit": solver.time_limit_s}, threads=solver.threads
+            built.model,
+            built.data.scenarios,
+            options=LP_OPTIONS | {"time_limit": solver.time_limit_s},
+            threads=solver.threads,
+            integers_fixed=integers_fixed,
+            use_current=use_current,
         )
     except NotSeparableError as exc:
         log.debug("%s solved as one model: %s", built.method.id, exc)
