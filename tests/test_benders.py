@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from lvbalance.coupling import move_options
-from lvbalance.model.benders import RecoursePool, solve_benders
+from lvbalance.model.benders import PARETO_STEP, RecoursePool, core_point, solve_benders
 from lvbalance.model.build import build_model
 from lvbalance.model.data import model_data
 from lvbalance.model.methods import METHODS
@@ -93,3 +93,47 @@ def test_a_plan_stopped_by_the_work_limit_says_so() -> None:
     scen = hand_scenarios(case, seed=0, base_kw={"commercial": 6.0, "pv": -2.0})
     res = plan_method(case, scen, METHODS["m1"], options=move_options(case))
     assert res.info.status == SolveStatus.WORK_LIMIT and res.info.mip_gap > case.params.solver.mip_gap
+
+
+def _plans(n_options: int, options, k: int, seed: int) -> list[np.ndarray]:
+    """``k`` random plans that keep one option per end node at most."""
+    rng = np.random.default_rng(seed)
+    plans = []
+    for _ in range(k):
+        u = np.zeros(n_options)
+        for _, rows in options.reset_index().groupby("end_node"):
+            if rng.random() < 0.5:
+                u[rng.choice(rows.index.to_numpy())] = 1.0
+        plans.append(u)
+    return plans
+
+
+def test_a_pareto_cut_is_valid_at_every_plan_and_tight_where_it_was_taken() -> None:
+    """The cut at the Pareto point (a step from a plan towards the core point) lies below
+    ``Q_s`` at other plans, and equals ``Q_s`` at the point where it was taken."""
+    case, scen, built = _built()
+    opts = built.options
+    pool = RecoursePool()
+    pool.attach(built, scen)
+    u = np.zeros(len(opts))
+    u[0] = 1.0
+    near = (1 - PARETO_STEP) * u + PARETO_STEP * core_point(opts, case.params.planning.max_moved_customers)
+    pool.evaluate(u, threads=2, near=near)
+    assert len(pool.cuts) == 2
+    const, grad = pool.cuts[1]
+    at_near = pool.values[near.tobytes()][1]
+    assert np.allclose(const + grad @ near, at_near, rtol=1e-7, atol=1e-6)
+    for plan in _plans(len(opts), opts, 6, seed=1):
+        Q = RecoursePool()
+        Q.attach(built, scen)
+        exact = Q.evaluate(plan, threads=2)
+        assert np.all(const + grad @ plan <= exact + 1e-6 * np.maximum(1.0, np.abs(exact)))
+
+
+def test_pareto_cuts_end_at_the_plain_cuts_optimum() -> None:
+    """With or without Pareto cuts, Benders ends at the same optimum, proven."""
+    case, scen, built = _built()
+    plain = solve_benders(built, case.params.solver, scen, RecoursePool(), pareto_step=0.0)
+    pareto = solve_benders(built, case.params.solver, scen, RecoursePool())
+    assert rel_close(pareto.upper_bound, plain.upper_bound, 1e-6)
+    assert pareto.gap <= max(case.params.solver.mip_gap, 1e-9) and plain.gap <= max(case.params.solver.mip_gap, 1e-9)

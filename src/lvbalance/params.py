@@ -237,7 +237,10 @@ class SolverParams(_Section):
         "unlike the time limit it ends at the same plan on every machine (None: no limit)",
     )
     benders_relaxed_iterations: int = Field(
-        50, ge=0, description="Benders: most iterations on the LP-relaxed master before the integer master takes over [-]"
+        0,
+        ge=0,
+        description="Benders: most iterations on the LP-relaxed master before the integer master takes over [-] "
+        "(with Pareto cuts the integer master alone took fewer iterations: benchmarks/bench_cuts.py)",
     )
     benders_relaxed_time_share: float = Field(
         0.25, ge=0, le=1, description="Benders: largest share of time_limit_s spent on the LP-relaxed master [-]"
