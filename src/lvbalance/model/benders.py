@@ -85,9 +85,10 @@ def core_point(options: pd.DataFrame, max_moved: int) -> np.ndarray:
     a point inside (:data:`PARETO_STEP`) is, for a small enough step, one of the plan's optimal
     duals - the one whose cut is highest at the inner point (Magnanti and Wong's Pareto-optimal
     cut, by the perturbed right-hand side of Sherali and Lunday). The inner point moves halfway
-    to each plan visited (Papadakos). Measured on m3, default case (one run each): 72 iterations
-    and 90.6 s without, 29 and 44.0 s with the step 0.2 (0.01: 34, 0.05: 32, 0.4: 27 iterations
-    but slower warm starts).
+    to each plan visited (Papadakos). ``benchmarks/bench_cuts.py``, m3 on the default case, one
+    run: 84 iterations and 140.4 s with plain cuts, 72 and 123.1 s with plain cuts after a relaxed
+    phase, 29 and 46.0 s with Pareto cuts (scratch runs with a uniform core of 0.01 and other
+    steps: 0.01 -> 34 iterations, 0.05 -> 32, 0.4 -> 27 but slower warm starts).
     """
     per_end = options.groupby("end_node")["q"].transform("size").to_numpy(float)
     moved = float(options["q"].sum())
