@@ -137,3 +137,28 @@ def test_pareto_cuts_end_at_the_plain_cuts_optimum() -> None:
     pareto = solve_benders(built, case.params.solver, scen, RecoursePool())
     assert rel_close(pareto.upper_bound, plain.upper_bound, 1e-6)
     assert pareto.gap <= max(case.params.solver.mip_gap, 1e-9) and plain.gap <= max(case.params.solver.mip_gap, 1e-9)
+
+
+def test_a_pareto_solve_that_fails_costs_its_cut_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Pareto cut is a help: when its warm-started solve does not end optimal, the plan's own
+    cut and value are kept and nothing is raised."""
+    from lvbalance.model import benders
+
+    case, scen, built = _built()
+    opts = built.options
+    pool = RecoursePool()
+    pool.attach(built, scen)
+    solve = benders._Subproblem._solve
+
+    def fails_off_plans(self: benders._Subproblem, u: np.ndarray) -> tuple[float, np.ndarray]:
+        if np.any((u > 0) & (u < 1)):
+            raise RuntimeError("scenario subproblem ended with Unknown")
+        return solve(self, u)
+
+    monkeypatch.setattr(benders._Subproblem, "_solve", fails_off_plans)
+    u = np.zeros(len(opts))
+    u[0] = 1.0
+    near = (1 - PARETO_STEP) * u + PARETO_STEP * core_point(opts, case.params.planning.max_moved_customers)
+    Q = pool.evaluate(u, threads=2, near=near)
+    assert len(pool.cuts) == 1 and list(pool.values) == [u.tobytes()]
+    assert np.all(np.isfinite(Q))

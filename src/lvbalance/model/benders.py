@@ -140,15 +140,19 @@ class _Subproblem:
         labels = built.u.labels.sel({OPTION: list(options)}).values
         return cls(linopy.io.to_highspy(m).getLp(), column_positions(m, labels))
 
-    def evaluate(self, u: np.ndarray, near: np.ndarray | None = None) -> list[tuple[float, np.ndarray]]:
+    def evaluate(self, u: np.ndarray, near: np.ndarray | None = None) -> list[tuple[float, np.ndarray] | None]:
         """Objective and reduced costs of ``u`` with the plan fixed at ``u``, less the plan's cost;
         and the same at ``near`` (a point close to ``u``) if given, warm-started from ``u``'s basis
-        by the dual simplex (a few pivots: only the bounds of ``u`` change)."""
-        results = [self._solve(u)]
+        by the dual simplex (a few pivots: only the bounds of ``u`` change). A solve at ``near``
+        that does not end optimal gives None (its cut is only a help; the one at ``u`` is needed)."""
+        results: list[tuple[float, np.ndarray] | None] = [self._solve(u)]
         if near is not None:
             self.h.setOptionValue("solver", "simplex")
             try:
                 results.append(self._solve(near))
+            except RuntimeError as err:
+                log.debug("no Pareto cut: %s", err)
+                results.append(None)
             finally:
                 self.h.setOptionValue("solver", "ipm")
         self.h.clearSolver()  # the interior point starts afresh each time: free its workspace while the pool waits
@@ -246,8 +250,11 @@ class RecoursePool:
         with ThreadPoolExecutor(max_workers=max(1, min(threads, len(self._subs)))) as pool:
             results = list(pool.map(lambda sub: sub.evaluate(u, near), self._subs))
         for k, point in enumerate([u] if near is None else [u, near]):
-            Q = np.array([r[k][0] for r in results]) / self._weight
-            G = np.array([r[k][1] for r in results]) / self._weight[:, None]
+            solved = [r[k] for r in results]
+            if any(r is None for r in solved):
+                continue
+            Q = np.array([r[0] for r in solved if r is not None]) / self._weight
+            G = np.array([r[1] for r in solved if r is not None]) / self._weight[:, None]
             G[np.abs(G) < 1e-9] = 0.0  # numerical noise of the reduced costs
             self.cuts.append((Q - G @ point, G))
             self.values[point.tobytes()] = (point.copy(), Q)
