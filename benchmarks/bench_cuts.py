@@ -8,9 +8,9 @@ run, each on a fresh :class:`lvbalance.model.benders.RecoursePool` (nothing cach
 
 * ``plain``: a cut at each plan the integer master proposes (the subproblem's duals as they come);
 * ``plain + relaxed``: first cuts at the LP-relaxed master's optimum until its bound stalls;
-* ``pareto``: each plan's cut and its Pareto cut (``benders.core_point``), integer master only
-  (the default);
-* ``pareto + relaxed``.
+* ``pareto 0.2``: each plan's cut and its Pareto cut (``benders.core_point``) a step 0.2 towards
+  the core point, integer master only;
+* ``pareto`` at ``benders.PARETO_STEP``: the same with the default step.
 
 Printed per way: iterations, time, objective, bound and gap, and whether it ends at the same
 plan as the first. Timings are printed, not asserted.
@@ -33,8 +33,8 @@ from lvbalance.profiles import build_profiles
 WAYS = {  # name: (Pareto step, most relaxed-phase iterations)
     "plain": (0.0, 0),
     "plain + relaxed": (0.0, 50),
-    "pareto": (PARETO_STEP, 0),
-    "pareto + relaxed": (PARETO_STEP, 50),
+    "pareto 0.2": (0.2, 0),
+    f"pareto {PARETO_STEP}": (PARETO_STEP, 0),
 }
 
 

@@ -70,7 +70,7 @@ MASTER_OPTIONS: dict[str, bool | int | float | str] = {
 """HiGHS options of the Benders master."""
 
 
-PARETO_STEP = 0.2
+PARETO_STEP = 0.05
 """Step from the master's plan towards the core point where its Pareto cut is taken [-]
 (:func:`core_point`)."""
 
@@ -85,10 +85,11 @@ def core_point(options: pd.DataFrame, max_moved: int) -> np.ndarray:
     a point inside (:data:`PARETO_STEP`) is, for a small enough step, one of the plan's optimal
     duals - the one whose cut is highest at the inner point (Magnanti and Wong's Pareto-optimal
     cut, by the perturbed right-hand side of Sherali and Lunday). The inner point moves halfway
-    to each plan visited (Papadakos). ``benchmarks/bench_cuts.py``, m3 on the default case, one
-    run: 84 iterations and 140.4 s with plain cuts, 72 and 123.1 s with plain cuts after a relaxed
-    phase, 29 and 46.0 s with Pareto cuts (scratch runs with a uniform core of 0.01 and other
-    steps: 0.01 -> 34 iterations, 0.05 -> 32, 0.4 -> 27 but slower warm starts).
+    to each plan visited (Papadakos). m3, one Benders solve each (integer master only; scratch
+    script, seconds under cProfile): default case plain cuts 84 iterations (``bench_cuts``),
+    step 0.2 29 / 47 s, step 0.05 32 / 40.9 s; area 2 plain 24 / 44.0 s, 0.2 15 / 53.8 s,
+    0.05 16 / 42.4 s; area 10 plain 47 / 126.3 s, 0.2 26 / 87.5 s, 0.05 29 / 71.6 s. A longer
+    step gives fewer iterations, but the warm start from the plan's basis takes longer.
     """
     per_end = options.groupby("end_node")["q"].transform("size").to_numpy(float)
     moved = float(options["q"].sum())
