@@ -11,8 +11,13 @@ arbitrary vertex, often ``0 -> Pc -> 0`` pulses. After the optimum is found,
   value, and each scenario's imbalance ``sum_t I[s,t]`` within ``REL_TOL`` of its own, so
   ``E_I`` is that of the optimum within ``REL_TOL`` (relative);
 * among those schedules, the total variation of the dispatched EV power
-  ``sum_{e,s,t} |x[e,s,t] - x[e,s,t-1]|`` (``x = (1 - alpha) X + v``) is minimised, with
-  the epigraph ``w >= +-(x[t] - x[t-1])``.
+  ``sum_{e,s,t} |x[e,s,t] - x[e,s,t-1]|`` (``x = (1 - alpha) X + v``) is minimised, each
+  step split into its rise and fall, ``x[t] - x[t-1] = up - down`` with ``up, down >= 0``.
+
+The split takes one equality row per EV and step where the epigraph ``w >= +-(x[t] - x[t-1])``
+takes two inequalities, and the LP is far less degenerate: with the dual simplex, the blocks of
+Schutterwald area 10 (33 EVs) took about 1 s each instead of 6 s (epigraph, interior point with
+crossover); see :data:`SMOOTH_BLOCK_OPTIONS`.
 
 Total variation rather than the squared deviation from uncontrolled charging: it is the
 measure an operator feels (every jump is a set-point change), it removes the pulses
@@ -38,7 +43,7 @@ from linopy.constants import TERM_DIM
 
 from lvbalance.case import Case
 from lvbalance.dims import EV, SCENARIO, STEP
-from lvbalance.model.blocks import scenario_of_labels
+from lvbalance.model.blocks import LP_OPTIONS, HighsValue, scenario_of_labels
 from lvbalance.model.build import BuiltModel
 from lvbalance.model.solve import _solver_options, solve_blocks
 from lvbalance.params import SolverParams
@@ -49,7 +54,15 @@ REL_TOL = 1e-6
 """How far the objective and each scenario's imbalance may move from the optimum [relative]."""
 
 
-HIGHS_LP_OPTIONS: dict[str, object] = {"solver": "ipm"}
+SMOOTH_BLOCK_OPTIONS: dict[str, HighsValue] = LP_OPTIONS | {"solver": "simplex", "simplex_strategy": 1}
+"""HiGHS options of each scenario block of the second stage: the dual simplex. One scenario block,
+split formulation, one run each (scratch measurement, 2026-11-25): area 10 ~1.0 s dual simplex,
+~1.9 s interior point + crossover, 50-80 s primal simplex; the interior point without crossover
+did not end optimal. Epigraph formulation with interior point + crossover (the earlier choice):
+5.6-7.3 s."""
+
+
+HIGHS_LP_OPTIONS: dict[str, object] = {"solver": "ipm"}  # as one LP (no blocks)
 """HiGHS options of the second stage: its LP is highly degenerate; the interior-point method
 (with crossover, for a basic solution) took 41 s on the default case where dual simplex
 took 58 s (m1) and did not finish in 60 s (v2g_only). Without crossover m1's stage took 34 s
@@ -85,14 +98,16 @@ def total_variation(x: xr.DataArray) -> xr.DataArray:
     return abs(x.diff(STEP)).sum(STEP)
 
 
-def smooth_schedules(built: BuiltModel, solver: SolverParams, *, by_scenario: bool = True) -> SmoothInfo:
+def smooth_schedules(
+    built: BuiltModel, solver: SolverParams, *, block_options: dict[str, HighsValue] | None = SMOOTH_BLOCK_OPTIONS
+) -> SmoothInfo:
     """The smoothest EV schedules among the optimal ones of the solved ``built`` (in place).
 
     ``built`` must hold a solution. Afterwards its variables hold the smoothed solution
     (or, if the second stage failed, the first stage's), its objective is the total
     variation, and the constraints of the second stage stay in the model.
-    ``by_scenario``: with HiGHS, solve it scenario by scenario (False: as one LP; for
-    ``benchmarks/bench_smooth.py``).
+    ``block_options``: with HiGHS, solve it scenario by scenario with these options (None: as one
+    LP; for ``benchmarks/bench_smooth.py``).
     """
     t0 = time.perf_counter()
     m = built.model
@@ -129,15 +144,16 @@ def smooth_schedules(built: BuiltModel, solver: SolverParams, *, by_scenario: bo
     if len(steps):
         dc = ((1 - built.const.alpha) * built.data.ev_uncontrolled_kw).transpose(SCENARIO, STEP, EV).diff(STEP)
         dv = v.sel(step=steps) - v.shift(step=1).sel(step=steps)
-        w = m.add_variables(lower=0.0, coords=[dc.indexes[d] for d in dc.dims], name="smooth_tv")
-        m.add_constraints(w - dv >= dc, name="smooth_tv_up")
-        m.add_constraints(w + dv >= -dc, name="smooth_tv_down")
-        m.add_objective(w.sum(), overwrite=True)
+        coords = [dc.indexes[d] for d in dc.dims]
+        up = m.add_variables(lower=0.0, coords=coords, name="smooth_up")
+        down = m.add_variables(lower=0.0, coords=coords, name="smooth_down")
+        m.add_constraints(dv - up + down == -dc, name="smooth_tv")
+        m.add_objective(up.sum() + down.sum(), overwrite=True)
     else:
         m.add_objective(0 * v.sum(), overwrite=True)
 
     try:
-        _solve_lp(built, solver, by_scenario=by_scenario)
+        _solve_lp(built, solver, block_options)
         after = _value(objective)
         if not after <= optimum + 10 * REL_TOL * max(abs(optimum), 1.0):
             raise RuntimeError(f"objective {after:.9g} above the optimum {optimum:.9g}")
@@ -198,7 +214,7 @@ def objective_by_scenario(
     return share, shared
 
 
-def _solve_lp(built: BuiltModel, solver: SolverParams, *, by_scenario: bool = True) -> None:
+def _solve_lp(built: BuiltModel, solver: SolverParams, block_options: dict[str, HighsValue] | None) -> None:
     """Solve the second stage; raise unless it ends optimal.
 
     With HiGHS scenario by scenario, side by side (:mod:`lvbalance.model.blocks`): the plan is
@@ -210,7 +226,7 @@ def _solve_lp(built: BuiltModel, solver: SolverParams, *, by_scenario: bool = Tr
     if name == "highs":
         import highspy
 
-        if by_scenario and solve_blocks(built, solver, integers_fixed=True, use_current=True) is not None:
+        if block_options is not None and solve_blocks(built, solver, integers_fixed=True, use_current=True, options=block_options) is not None:
             return
         highspy.Highs.resetGlobalScheduler(True)
         options.update(HIGHS_LP_OPTIONS)

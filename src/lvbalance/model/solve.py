@@ -20,7 +20,15 @@ import linopy
 import numpy as np
 
 from lvbalance.dims import EV, SCENARIO, STEP
-from lvbalance.model.blocks import LP_OPTIONS, NotSeparableError, column_positions, objective_constant, solve_by_scenario, write_solution
+from lvbalance.model.blocks import (
+    LP_OPTIONS,
+    HighsValue,
+    NotSeparableError,
+    column_positions,
+    objective_constant,
+    solve_by_scenario,
+    write_solution,
+)
 from lvbalance.model.build import BuiltModel
 from lvbalance.params import SolverParams
 from lvbalance.results import SolveStatus
@@ -145,16 +153,24 @@ def _solve_from_no_move(built: BuiltModel, options: dict[str, Any]) -> SolveInfo
     return SolveInfo(st, value, float(info.mip_dual_bound) + const, float(info.mip_gap), elapsed)
 
 
-def solve_blocks(built: BuiltModel, solver: SolverParams, *, integers_fixed: bool = False, use_current: bool = False) -> SolveInfo | None:
+def solve_blocks(
+    built: BuiltModel,
+    solver: SolverParams,
+    *,
+    integers_fixed: bool = False,
+    use_current: bool = False,
+    options: dict[str, HighsValue] = LP_OPTIONS,
+) -> SolveInfo | None:
     """The model solved scenario by scenario on HiGHS (an LP once the plan is fixed:
-    :func:`lvbalance.model.blocks.solve_by_scenario`, whose keywords these are); None when it does
-    not fall apart so, or a block fails (the caller then solves it as one model, which explains)."""
+    :func:`lvbalance.model.blocks.solve_by_scenario`, whose keywords these are; ``options`` of each
+    block's HiGHS); None when it does not fall apart so, or a block fails (the caller then solves
+    it as one model, which explains)."""
     t0 = time.perf_counter()
     try:
         done = solve_by_scenario(
             built.model,
             built.data.scenarios,
-            options=LP_OPTIONS | {"time_limit": solver.time_limit_s},
+            options=options | {"time_limit": solver.time_limit_s},
             threads=solver.threads,
             integers_fixed=integers_fixed,
             use_current=use_current,
