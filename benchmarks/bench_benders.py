@@ -2,7 +2,7 @@
 
 Run: ``.venv/bin/python -m benchmarks.bench_benders [--method m3] [--plans 8]``.
 
-Builds the :class:`lvbalance.model.benders.RecoursePool` of the method on the default case
+Builds the :class:`lvbalance.model.recourse.RecoursePool` of the method on the default case
 (imbalance weight 5000) and evaluates the same plans - no move, then the cheapest option of
 each end node alone, up to ``--plans`` - with ``threads = 1`` and with ``threads = 2``, each on
 a fresh pool (nothing cached), alternating the order plan by plan so that a change of the
@@ -19,10 +19,10 @@ import time
 import numpy as np
 
 from benchmarks.bench_model import default_inputs
-from lvbalance.model.benders import RecoursePool
 from lvbalance.model.build import build_model
 from lvbalance.model.data import model_data
 from lvbalance.model.methods import METHODS
+from lvbalance.model.recourse import RecoursePool
 
 
 def main() -> None:

@@ -4,7 +4,7 @@ Run: ``.venv/bin/python -m benchmarks.bench_cuts [--method m3] [--case DIR]``.
 
 Solves one method's plan by Benders (no time or work limit) on the default case
 (imbalance weight 5000) or on a case directory, in four ways one after the other in this one
-run, each on a fresh :class:`lvbalance.model.benders.RecoursePool` (nothing cached):
+run, each on a fresh :class:`lvbalance.model.recourse.RecoursePool` (nothing cached):
 
 * ``plain``: a cut at each plan the integer master proposes (the subproblem's duals as they come);
 * ``plain + relaxed``: first cuts at the LP-relaxed master's optimum until its bound stalls;
@@ -24,10 +24,11 @@ import time
 from benchmarks.bench_model import default_inputs
 from lvbalance.coupling import move_options
 from lvbalance.io import read_case
-from lvbalance.model.benders import PARETO_STEP, RecoursePool, solve_benders
+from lvbalance.model.benders import PARETO_STEP, solve_benders
 from lvbalance.model.build import build_model
 from lvbalance.model.data import model_data
 from lvbalance.model.methods import METHODS
+from lvbalance.model.recourse import RecoursePool
 from lvbalance.profiles import build_profiles
 
 WAYS = {  # name: (Pareto step, most relaxed-phase iterations)

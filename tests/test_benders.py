@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 
 from lvbalance.coupling import move_options
-from lvbalance.model.benders import PARETO_STEP, RecoursePool, core_point, solve_benders
+from lvbalance.model.benders import PARETO_STEP, core_point, solve_benders
 from lvbalance.model.build import build_model
 from lvbalance.model.data import model_data
 from lvbalance.model.methods import METHODS
+from lvbalance.model.recourse import RecoursePool
 from tests.fixtures import fig3_coarse, hand_scenarios, rel_close
 
 
@@ -142,23 +143,47 @@ def test_pareto_cuts_end_at_the_plain_cuts_optimum() -> None:
 def test_a_pareto_solve_that_fails_costs_its_cut_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """The Pareto cut is a help: when its warm-started solve does not end optimal, the plan's own
     cut and value are kept and nothing is raised."""
-    from lvbalance.model import benders
+    from lvbalance.model import recourse
 
     case, scen, built = _built()
     opts = built.options
     pool = RecoursePool()
     pool.attach(built, scen)
-    solve = benders._Subproblem._solve
+    solve = recourse._Subproblem._solve
 
-    def fails_off_plans(self: benders._Subproblem, u: np.ndarray) -> tuple[float, np.ndarray]:
+    def fails_off_plans(self: recourse._Subproblem, u: np.ndarray) -> recourse._Solved:
         if np.any((u > 0) & (u < 1)):
             raise RuntimeError("scenario subproblem ended with Unknown")
         return solve(self, u)
 
-    monkeypatch.setattr(benders._Subproblem, "_solve", fails_off_plans)
+    monkeypatch.setattr(recourse._Subproblem, "_solve", fails_off_plans)
     u = np.zeros(len(opts))
     u[0] = 1.0
     near = (1 - PARETO_STEP) * u + PARETO_STEP * core_point(opts, case.params.planning.max_moved_customers)
     Q = pool.evaluate(u, threads=2, near=near)
     assert len(pool.cuts) == 1 and list(pool.values) == [u.tobytes()]
     assert np.all(np.isfinite(Q))
+
+
+def test_the_pool_gives_the_chosen_plan_its_stage2_solution_without_a_solve() -> None:
+    """The subproblems' solutions at the chosen plan, written into the model, are an optimum of the
+    model with that plan fixed (the objective of a fresh block-by-block solve); a model laid out
+    otherwise gets nothing."""
+    from lvbalance.model.solve import solve
+
+    case, scen, built = _built()
+    pool = RecoursePool()
+    result = solve_benders(built, case.params.solver, scen, pool)
+    plan = np.array([1.0 if o in result.chosen else 0.0 for o in built.options.index])
+    m = built.model
+    assert pool.write_solution(m, plan)
+    m.status = "ok"
+    assert np.allclose(built.u.solution.values, plan)
+    kept = float(np.asarray(m.objective.expression.solution).sum())
+    assert rel_close(kept, result.upper_bound, 1e-7)
+    m.add_constraints(built.u == plan, name="plan")
+    fresh = solve(built, case.params.solver, plan_fixed=True)
+    assert rel_close(kept, fresh.objective, 1e-7)
+    other = build_model(model_data(case, scen, built.options.iloc[:1]), METHODS["m1"]).model
+    assert not pool.write_solution(other, plan)
+    assert not pool.write_solution(m, 1.0 - plan)  # a plan never evaluated

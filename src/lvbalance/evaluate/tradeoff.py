@@ -16,7 +16,7 @@ each budget buys: every point is a plan that is optimal for its budget, found by
    plan without moves or ``tradeoff.max_points`` points that stay on the front (at most
    ``SOLVES_PER_POINT`` solves per point).
 
-All the solves of one front share one :class:`lvbalance.model.benders.RecoursePool`: where
+All the solves of one front share one :class:`lvbalance.model.recourse.RecoursePool`: where
 the plans are found by Benders, each point starts with every cut the earlier points (and the
 plan of the case's weight) found, since stage 2 does not depend on the budget or the weight.
 
@@ -48,8 +48,8 @@ import pandas as pd
 
 from lvbalance.case import Case
 from lvbalance.flows import imbalance_table_pct
-from lvbalance.model.benders import RecoursePool
 from lvbalance.model.methods import Method
+from lvbalance.model.recourse import RecoursePool
 from lvbalance.model.run import BudgetSweep, MethodResult, plan_method
 from lvbalance.model.smooth import without_smoothing
 from lvbalance.profiles import ScenarioSet

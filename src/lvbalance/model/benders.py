@@ -10,22 +10,16 @@ solved exactly by cutting planes:
 * master: ``min lambda1 * C u + sum_s beta_s theta_s`` over the stage-1 rules (MODEL.md
   §4), ``theta_s >= Q_s(u_k) + g_s,k (u - u_k)`` for every visited plan ``u_k``, and the
   same at a point a step from ``u_k`` towards a core point (its Pareto cut, :func:`core_point`);
-* subproblem ``s``: the model of scenario ``s`` alone with ``u`` fixed by its bounds
-  (interior point with crossover at ``u_k``, then the dual simplex from its basis at the Pareto
-  point); ``Q_s`` is its objective less the plan cost, ``g_s`` the reduced costs of ``u`` less
-  their plan cost.
+* subproblem ``s``: the model of scenario ``s`` alone with ``u`` fixed
+  (:mod:`lvbalance.model.recourse`).
 
 Lower bound: the master's optimum; upper bound: the best visited plan. Stops when the gap
 is at most ``solver.mip_gap``, or at ``solver.benders_max_iterations`` (a work limit: the same
 plan and gap on every machine) or the time limit, with the gap reached.
 
 ``Q_s`` depends on the plan and on stage 2 only, not on the budget or the cost weight: a
-:class:`RecoursePool` keeps the subproblems, every cut and every plan evaluated, so that the
-solves of one method over the same scenarios and options (the plan of the case's weight, then
-each point of the trade-off front) start from all that the earlier ones found. The scenario
-subproblems of one iteration are solved side by side in ``solver.threads`` threads (HiGHS
-releases the interpreter lock while it solves; each subproblem is its own HiGHS instance, so the
-result does not depend on the order they finish in).
+:class:`~lvbalance.model.recourse.RecoursePool` keeps the subproblems, every cut, every plan
+evaluated and its stage-2 solution, for the next solve over the same stage 2.
 """
 
 from __future__ import annotations
@@ -33,7 +27,6 @@ from __future__ import annotations
 import logging
 import math
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import highspy
@@ -42,15 +35,14 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from lvbalance.case import Case
 from lvbalance.dims import OPTION, SCENARIO
-from lvbalance.model.blocks import NotSeparableError, column_positions, scenario_lps, serial_highs
-from lvbalance.model.build import BuiltModel, build_model
-from lvbalance.model.data import ModelData, model_data
-from lvbalance.model.solve import quiet_highs
-from lvbalance.model.stage1 import BUDGET_ALLOWANCE, PLAN_RULES, add_stage1
+from lvbalance.model.blocks import column_positions, serial_highs
+from lvbalance.model.build import BuiltModel
+from lvbalance.model.data import ModelData
+from lvbalance.model.recourse import RecoursePool
+from lvbalance.model.stage1 import BUDGET_ALLOWANCE, add_stage1
 from lvbalance.params import SolverParams
-from lvbalance.profiles import ScenarioSet, scenario_subset
+from lvbalance.profiles import ScenarioSet
 
 log = logging.getLogger(__name__)
 
@@ -116,150 +108,9 @@ class BendersResult:
         return 0.0 if self.upper_bound == self.lower_bound else (self.upper_bound - self.lower_bound) / max(abs(self.upper_bound), 1e-9)
 
 
-class _Subproblem:
-    """The LP of one scenario with ``u`` as columns whose bounds fix the plan."""
-
-    def __init__(self, lp: highspy.HighsLp, cols: np.ndarray) -> None:
-        self.h: highspy.Highs = highspy.Highs()
-        self.h.setOptionValue("output_flag", False)
-        # interior point with crossover: an exact basis (so exact reduced costs for the cuts), and
-        # several times faster than the dual simplex on this degenerate LP (benchmarks/bench_model.py)
-        self.h.setOptionValue("solver", "ipm")
-        self.h.setOptionValue("run_crossover", "on")
-        self.h.setOptionValue("threads", 1)  # the subproblems run side by side: each serial (blocks.serial_highs)
-        self.h.passModel(lp)
-        self.cols = cols.astype(np.int32)
-        """columns of ``u`` in the LP, in the order of the options"""
-        self.cost = np.asarray(lp.col_cost_, dtype=float)[self.cols]
-        """the plan's cost coefficients in the LP's objective"""
-
-    @classmethod
-    def of_model(cls, built: BuiltModel, options: pd.Index) -> _Subproblem:
-        """From a model of one scenario (its own build)."""
-        m = built.model
-        assert built.u is not None
-        labels = built.u.labels.sel({OPTION: list(options)}).values
-        return cls(linopy.io.to_highspy(m).getLp(), column_positions(m, labels))
-
-    def evaluate(self, u: np.ndarray, near: np.ndarray | None = None) -> list[tuple[float, np.ndarray] | None]:
-        """Objective and reduced costs of ``u`` with the plan fixed at ``u``, less the plan's cost;
-        and the same at ``near`` (a point close to ``u``) if given, warm-started from ``u``'s basis
-        by the dual simplex (a few pivots: only the bounds of ``u`` change). A solve at ``near``
-        that does not end optimal gives None (its cut is only a help; the one at ``u`` is needed)."""
-        results: list[tuple[float, np.ndarray] | None] = [self._solve(u)]
-        if near is not None:
-            self.h.setOptionValue("solver", "simplex")
-            try:
-                results.append(self._solve(near))
-            except RuntimeError as err:
-                log.debug("no Pareto cut: %s", err)
-                results.append(None)
-            finally:
-                self.h.setOptionValue("solver", "ipm")
-        self.h.clearSolver()  # the interior point starts afresh each time: free its workspace while the pool waits
-        return results
-
-    def _solve(self, u: np.ndarray) -> tuple[float, np.ndarray]:
-        n = len(self.cols)
-        self.h.changeColsBounds(n, self.cols, u.astype(float), u.astype(float))
-        self.h.run()
-        status = self.h.getModelStatus()
-        if status != highspy.HighsModelStatus.kOptimal:
-            raise RuntimeError(f"scenario subproblem ended with {self.h.modelStatusToString(status)}")
-        obj = self.h.getInfo().objective_function_value
-        rc = np.asarray(self.h.getSolution().col_dual)[self.cols]
-        return float(obj) - float(self.cost @ u), rc - self.cost
-
-
 def stage2_is_continuous(built: BuiltModel) -> bool:
     """Benders applies when stage 2 has no binaries (no heavy-load variables)."""
     return not built.const.heavy_lines
-
-
-class RecoursePool:
-    """The scenario subproblems of one stage 2, with every cut and plan value found on them.
-
-    Built on first use for a model's options, scenarios and method; the subproblems are built
-    without the case's budget (a budget row would make their cuts valid under that budget only).
-    A later solve whose model has other options, scenarios or method rebuilds it.
-    """
-
-    def __init__(self) -> None:
-        self._key: tuple[object, ...] | None = None
-        self._scenarios: ScenarioSet | None = None
-        self._subs: list[_Subproblem] = []
-        self._weight = np.ones(0)
-        self.cuts: list[tuple[np.ndarray, np.ndarray]] = []
-        """``(const, grad)`` per evaluated plan: ``theta_s >= const_s + grad_s . u``"""
-        self.values: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
-        """evaluated plan (``u.tobytes()``) -> (``u``, ``Q_s(u)`` per scenario)"""
-
-    def attach(self, built: BuiltModel, scenarios: ScenarioSet) -> None:
-        """Make the pool serve ``built``: keep what it holds if it was built for the same stage 2."""
-        data: ModelData = built.data
-        case = data.case.with_params(data.case.params.updated(planning={"budget": None}))
-        names = tuple(str(s) for s in data.probability[SCENARIO].values)
-        stage2 = case.params.updated(objective={"cost_weight": 1.0}, solver={"smooth_schedules": False}).model_dump_json()
-        key = (built.method.id, tuple(built.options.index), tuple(built.options["cost"]), names, stage2)
-        if key == self._key and scenarios is self._scenarios:
-            return
-        quiet_highs()
-        self._subs, self._weight = self._subproblems(built, case, scenarios, names)
-        self._key, self._scenarios, self.cuts, self.values = key, scenarios, [], {}
-
-    def _subproblems(
-        self, built: BuiltModel, case: Case, scenarios: ScenarioSet, names: tuple[str, ...]
-    ) -> tuple[list[_Subproblem], np.ndarray]:
-        """The scenario subproblems and the weight of each in ``built``'s objective.
-
-        Cut out of ``built``'s matrices (each scenario's rows and columns, with ``u`` and what is
-        defined from it, without the stage-1 rules): a scenario's share of the objective comes
-        weighted by its probability, which the weight takes out. When ``built`` does not fall
-        apart so, each scenario's model is built on its own (weight 1).
-        """
-        m = built.model
-        assert built.u is not None
-        try:
-            lps = scenario_lps(m, pd.Index(names, name=SCENARIO), without=PLAN_RULES)
-        except NotSeparableError:
-            ids = pd.Index(built.options.index, name=OPTION)
-            return [_Subproblem.of_model(self._scenario_model(case, scenarios, s, built), ids) for s in names], np.ones(len(names))
-        u_pos = column_positions(m, built.u.labels.values)
-        subs = [_Subproblem(block.lp, np.searchsorted(block.columns, u_pos)) for block in lps]
-        weight = built.data.probability.sel({SCENARIO: list(names)}).to_numpy().astype(float)
-        return subs, np.where(weight > 0, weight, 1.0)  # a scenario of probability 0 has a share of 0
-
-    @staticmethod
-    def _scenario_model(case: Case, scenarios: ScenarioSet, scenario: str, built: BuiltModel) -> BuiltModel:
-        """The model of one scenario over the options of ``built``, without the stage-1 rules.
-
-        Without them the reduced costs of ``u`` are a subgradient of ``Q_s`` itself (with the
-        rules in, their duals, arbitrary while ``u`` is fixed, were added to it). Options of one
-        end node and load combination with the same effect on the constrained lines enter
-        stage 2 through the same rows, so they get the same gradient: a cut at one plan holds
-        exactly at every plan that differs from it only in such targets.
-        """
-        data = model_data(case, scenario_subset(scenarios, [scenario]), built.options)
-        return build_model(data, built.method, reduce_options=False, plan_rules=False)
-
-    def evaluate(self, u: np.ndarray, threads: int, near: np.ndarray | None = None) -> np.ndarray:
-        """``Q_s(u)`` of every scenario (solving them if ``u`` is new, adding its cut); with ``near``,
-        the cut at ``near`` too (its Pareto cut, :func:`solve_benders`)."""
-        known = self.values.get(u.tobytes())
-        if known is not None:
-            return known[1]
-        with ThreadPoolExecutor(max_workers=max(1, min(threads, len(self._subs)))) as pool:
-            results = list(pool.map(lambda sub: sub.evaluate(u, near), self._subs))
-        for k, point in enumerate([u] if near is None else [u, near]):
-            solved = [r[k] for r in results]
-            if any(r is None for r in solved):
-                continue
-            Q = np.array([r[0] for r in solved if r is not None]) / self._weight
-            G = np.array([r[1] for r in solved if r is not None]) / self._weight[:, None]
-            G[np.abs(G) < 1e-9] = 0.0  # numerical noise of the reduced costs
-            self.cuts.append((Q - G @ point, G))
-            self.values[point.tobytes()] = (point.copy(), Q)
-        return self.values[u.tobytes()][1]
 
 
 def solve_benders(
@@ -410,7 +261,8 @@ class _Master:
         value = np.asarray(self.h.getSolution().col_value)[self.u_cols]
         info = self.h.getInfo()
         bound = info.mip_dual_bound if integer else info.objective_function_value
-        return (np.round(value) if integer else np.clip(value, 0.0, 1.0)), float(bound)
+        # + 0.0: no negative zeros (plans are keyed by their bytes)
+        return (np.round(value) if integer else np.clip(value, 0.0, 1.0)) + 0.0, float(bound)
 
     def _point(self, u: np.ndarray) -> highspy.HighsSolution:
         """A full master solution at plan ``u``: each ``theta_s`` at its largest cut."""

@@ -10,16 +10,18 @@ import dataclasses
 import logging
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 
 from lvbalance.case import Case
 from lvbalance.dims import OPTION
-from lvbalance.model.benders import RecoursePool, solve_benders, stage2_is_continuous
+from lvbalance.model.benders import solve_benders, stage2_is_continuous
 from lvbalance.model.build import BuiltModel, build_model
 from lvbalance.model.data import model_data
 from lvbalance.model.extract import extract_plan, extract_schedules, model_feeder_loads, slack_violations
 from lvbalance.model.methods import Method
+from lvbalance.model.recourse import RecoursePool
 from lvbalance.model.smooth import smooth_schedules
 from lvbalance.model.solve import NoSolutionError, SolveInfo, solve
 from lvbalance.model.stage1 import BUDGET_ROW, add_budget_limit
@@ -156,21 +158,28 @@ def use_benders(built: BuiltModel, algorithm: str, *, fixed: bool, solver_name: 
 
 
 def _solve_by_benders(built: BuiltModel, case: Case, scenarios: ScenarioSet, pool: RecoursePool | None = None) -> SolveInfo:
-    """Find the plan by Benders, then solve the full model with that plan fixed (an LP)
-    so that every variable has its value; bound and gap are those of the decomposition."""
+    """Find the plan by Benders and give every variable its value: the scenario subproblems'
+    solutions at that plan where the pool kept them, else a solve of the full model with the plan
+    fixed (an LP); bound and gap are those of the decomposition."""
+    pool = pool if pool is not None else RecoursePool()
     result = solve_benders(built, case.params.solver, scenarios, pool)
     u = built.u
     assert u is not None
-    fixed = xr.DataArray(
-        [1.0 if o in set(result.chosen) else 0.0 for o in built.options.index], dims=OPTION, coords={OPTION: built.options.index}
-    )
-    built.model.add_constraints(u == fixed, name=BENDERS_PLAN)
-    final = solve(built, case.params.solver, plan_fixed=True)
+    plan = np.array([1.0 if o in set(result.chosen) else 0.0 for o in built.options.index])
+    built.model.add_constraints(u == xr.DataArray(plan, dims=OPTION, coords={OPTION: built.options.index}), name=BENDERS_PLAN)
+    m = built.model
+    if pool.write_solution(m, plan):
+        m.status, m.termination_condition = "ok", "optimal"
+        objective, final_time_s = float(np.asarray(m.objective.expression.solution).sum()), 0.0
+        m.objective.set_value(objective)
+    else:
+        final = solve(built, case.params.solver, plan_fixed=True)
+        objective, final_time_s = final.objective, final.solve_time_s
     limit = case.params.solver.benders_max_iterations
     stopped = SolveStatus.WORK_LIMIT if limit is not None and result.iterations >= limit else SolveStatus.TIME_LIMIT
     status = SolveStatus.OPTIMAL if result.gap <= case.params.solver.mip_gap else stopped
     log.info("benders: %d iterations, %.1f s, gap %.2e", result.iterations, result.time_s, result.gap)
-    return SolveInfo(status, final.objective, result.lower_bound, result.gap, result.time_s + final.solve_time_s)
+    return SolveInfo(status, objective, result.lower_bound, result.gap, result.time_s + final_time_s)
 
 
 def _solve_without_moves(built: BuiltModel, case: Case, elapsed_s: float) -> SolveInfo:

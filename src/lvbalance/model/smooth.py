@@ -226,7 +226,8 @@ def _solve_lp(built: BuiltModel, solver: SolverParams, block_options: dict[str, 
     if name == "highs":
         import highspy
 
-        if block_options is not None and solve_blocks(built, solver, integers_fixed=True, use_current=True, options=block_options) is not None:
+        blocks = block_options is not None and solve_blocks(built, solver, integers_fixed=True, use_current=True, options=block_options)
+        if blocks:
             return
         highspy.Highs.resetGlobalScheduler(True)
         options.update(HIGHS_LP_OPTIONS)
