@@ -1,6 +1,7 @@
-"""The second stage (smoothest optimal EV schedules, MODEL.md §6) solved three ways, side by
-side in one run: scenario by scenario with the dual simplex (the default), scenario by scenario
-with the interior point + crossover, and as one LP.
+"""The second stage (smoothest optimal EV schedules, MODEL.md §6) solved four ways, side by
+side in one run: scenario by scenario with the dual simplex and "max value" scaling (the
+default), the same with HiGHS's default scaling (equilibration), scenario by scenario with the
+interior point + crossover, and as one LP.
 
 Run: ``.venv/bin/python -m benchmarks.bench_smooth [--methods v2g_only m1] [--case DIR]``.
 
@@ -24,7 +25,12 @@ from lvbalance.model.run import plan_method
 from lvbalance.model.smooth import SMOOTH_BLOCK_OPTIONS, smooth_schedules, without_smoothing
 from lvbalance.profiles import build_profiles
 
-WAYS = {"blocks, dual": SMOOTH_BLOCK_OPTIONS, "blocks, ipm": LP_OPTIONS, "one LP": None}
+WAYS = {
+    "blocks, dual": SMOOTH_BLOCK_OPTIONS,
+    "blocks, dual, equilibration": SMOOTH_BLOCK_OPTIONS | {"simplex_scale_strategy": 2},
+    "blocks, ipm": LP_OPTIONS,
+    "one LP": None,
+}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -35,7 +41,7 @@ def main(argv: list[str] | None = None) -> None:
     case = without_smoothing(read_case(args.case) if args.case else load_default_case())
     case = case.with_params(case.params.updated(solver={"benders_max_iterations": None, "time_limit_s": 900}))
     scenarios = build_profiles(case).scenarios
-    print(f"{'method':<10} {'how':<13} {'time [s]':>9} {'TV after [kW]':>14} {'objective after':>18} {'ratio':>6}")
+    print(f"{'method':<10} {'how':<28} {'time [s]':>9} {'TV after [kW]':>14} {'objective after':>18} {'ratio':>6}")
     for k, mid in enumerate(args.methods):
         method = METHODS[mid]
         moves = None
@@ -53,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
             elapsed, info = rows[how]
             ok = "" if info.applied else "  (failed)"
             print(
-                f"{mid:<10} {how:<13} {elapsed:>9.2f} {info.total_variation_after_kw:>14.3f} "
+                f"{mid:<10} {how:<28} {elapsed:>9.2f} {info.total_variation_after_kw:>14.3f} "
                 f"{info.objective_after:>18.6f} {elapsed / rows[ways[0]][0]:>6.2f}{ok}"
             )
 

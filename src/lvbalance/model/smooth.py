@@ -54,12 +54,14 @@ REL_TOL = 1e-6
 """How far the objective and each scenario's imbalance may move from the optimum [relative]."""
 
 
-SMOOTH_BLOCK_OPTIONS: dict[str, HighsValue] = LP_OPTIONS | {"solver": "simplex", "simplex_strategy": 1}
-"""HiGHS options of each scenario block of the second stage: the dual simplex. One scenario block,
-split formulation, one run each (scratch measurement, 2026-11-25): area 10 ~1.0 s dual simplex,
-~1.9 s interior point + crossover, 50-80 s primal simplex; the interior point without crossover
-did not end optimal. Epigraph formulation with interior point + crossover (the earlier choice):
-5.6-7.3 s."""
+SMOOTH_BLOCK_OPTIONS: dict[str, HighsValue] = LP_OPTIONS | {"solver": "simplex", "simplex_strategy": 1, "simplex_scale_strategy": 4}
+"""HiGHS options of each scenario block of the second stage: the dual simplex, with HiGHS's
+"max value" scaling (4) instead of its default equilibration (2). Measured (one run each,
+v2g_only, the six blocks' times summed): Schutterwald area 10 3.2 s (equilibration 6.4 s; the
+interior point with crossover ~11 s; the primal simplex 50-80 s per block; the interior point
+without crossover did not end optimal), area 2 4.7 s (9.7 s), default case 0.6 s (1.6 s); the
+same total variation. ``benchmarks/bench_smooth.py`` compares them side by side. The epigraph
+formulation with the interior point and crossover (the earlier choice) took 34-40 s on area 10."""
 
 
 HIGHS_LP_OPTIONS: dict[str, object] = {"solver": "ipm"}  # as one LP (no blocks)
