@@ -131,3 +131,24 @@ def test_target_imbalance_picks_the_cheapest_point_or_names_the_lowest(tmp_path:
     result = CliRunner().invoke(app, ["plan", str(case_dir), "-m", "m2", "-o", str(out3), "--no-evaluate", "--target-imbalance", "0.01"])
     assert result.exit_code == 2
     assert f"no plan reaches an expected imbalance of 0.01 %; the lowest reachable is {lowest:.4f} %" in " ".join(result.output.split())
+
+
+def test_a_step_line_shows_benders_progress_and_leaves_logging_as_it_was() -> None:
+    import logging
+
+    from lvbalance.cli.common import PROGRESS_LOGGERS, Steps
+
+    logger = logging.getLogger(PROGRESS_LOGGERS[0])
+    before = (logger.level, list(logger.handlers))
+    steps = Steps()
+    shown: list[str] = []
+    steps.detail = shown.append  # type: ignore[method-assign]
+    logger.info("before any step")
+    steps("m3: build and solve")
+    logger.info("benders %d: gap %.2f %%", 3, 12.5)
+    steps("v2g_only: build and solve")
+    logger.info("benders %d: gap %.2f %%", 1, 0.0)
+    steps.done()
+    logger.info("after the last step")
+    assert shown == ["benders 3: gap 12.50 %", "benders 1: gap 0.00 %"]
+    assert (logger.level, list(logger.handlers)) == before

@@ -66,7 +66,10 @@ def friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 @app.callback()
 def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log details.")] = False) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    level = logging.INFO if verbose else logging.WARNING
+    handler = logging.StreamHandler()
+    handler.setLevel(level)  # what a step's progress line listens to (Steps) is printed only with -v
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", handlers=[handler])
 
 
 def load_case(case_dir: Path) -> Case:
@@ -129,22 +132,45 @@ def print_case_summary(case: Case) -> None:
     console.print(t)
 
 
+PROGRESS_LOGGERS = ("lvbalance.model.benders",)
+"""Loggers whose INFO messages show on the running step's line: one per Benders iteration, with
+its bounds and gap (a solve can take a minute)."""
+
+
 class Steps:
-    """Progress of a long job: one line per step with its duration."""
+    """Progress of a long job: one line per step with its duration; while a step runs, its line
+    shows the latest message of :data:`PROGRESS_LOGGERS`."""
 
     def __init__(self) -> None:
         self.t0 = time.perf_counter()
         self.current: str | None = None
         self.started = 0.0
         self.status = console.status("")
+        self._listener = _Listener(self)
+        self._levels: dict[str, int] = {}
 
     def __call__(self, message: str) -> None:
         self._close()
         self.current, self.started = message, time.perf_counter()
         self.status.update(f"{message} ...")
         self.status.start()
+        for name in PROGRESS_LOGGERS:
+            logger = logging.getLogger(name)
+            self._levels[name] = logger.level
+            logger.setLevel(min(logger.getEffectiveLevel(), logging.INFO))
+            logger.addHandler(self._listener)
+
+    def detail(self, text: str) -> None:
+        """Show ``text`` after the running step's name."""
+        if self.current is not None:
+            self.status.update(f"{self.current} ... [dim]{escape(text)}[/]")
 
     def _close(self) -> None:
+        for name, level in self._levels.items():
+            logger = logging.getLogger(name)
+            logger.removeHandler(self._listener)
+            logger.setLevel(level)
+        self._levels = {}
         if self.current is not None:
             self.status.stop()
             console.print(f"  [green]✓[/] {self.current} [dim]({time.perf_counter() - self.started:.1f} s)[/]")
@@ -153,3 +179,14 @@ class Steps:
     def done(self) -> float:
         self._close()
         return time.perf_counter() - self.t0
+
+
+class _Listener(logging.Handler):
+    """Passes each message to the running step's line."""
+
+    def __init__(self, steps: Steps) -> None:
+        super().__init__(logging.INFO)
+        self.steps = steps
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.steps.detail(record.getMessage())

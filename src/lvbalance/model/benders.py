@@ -200,7 +200,8 @@ def solve_benders(
         # iterations and more time in all (default case, m3)
         u, bound = master.solve(integer=True, start=best_u)
         lower = max(lower, bound)
-        log.info("benders %d: lower %.4f upper %.4f (%.1f s)", it, lower, upper, time.perf_counter() - t0)
+        gap = 100.0 * max(upper - lower, 0.0) / max(abs(upper), 1e-9)
+        log.info("benders %d: gap %.2f %% (lower %.4f, upper %.4f; %.1f s)", it, gap, lower, upper, time.perf_counter() - t0)
         if upper - lower <= tol(upper):
             break
         if u.tobytes() in pool.values:  # its cut is already in: lower and upper differ only by round-off
