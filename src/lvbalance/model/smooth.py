@@ -15,9 +15,9 @@ arbitrary vertex, often ``0 -> Pc -> 0`` pulses. After the optimum is found,
   step split into its rise and fall, ``x[t] - x[t-1] = up - down`` with ``up, down >= 0``.
 
 The split takes one equality row per EV and step where the epigraph ``w >= +-(x[t] - x[t-1])``
-takes two inequalities, and the LP is far less degenerate: with the dual simplex, the blocks of
-Schutterwald area 10 (33 EVs) took about 1 s each instead of 6 s (epigraph, interior point with
-crossover); see :data:`SMOOTH_BLOCK_OPTIONS`.
+takes two inequalities, and the LP is far less degenerate: the blocks of Schutterwald area 10
+(33 EVs) took about 0.5 s each (dual simplex, :data:`SMOOTH_BLOCK_OPTIONS`) instead of 6 s
+(epigraph, interior point with crossover).
 
 Total variation rather than the squared deviation from uncontrolled charging: it is the
 measure an operator feels (every jump is a set-point change), it removes the pulses
@@ -61,7 +61,7 @@ v2g_only, the six blocks' times summed): Schutterwald area 10 3.2 s (equilibrati
 interior point with crossover ~11 s; the primal simplex 50-80 s per block; the interior point
 without crossover did not end optimal), area 2 4.7 s (9.7 s), default case 0.6 s (1.6 s); the
 same total variation. ``benchmarks/bench_smooth.py`` compares them side by side. The epigraph
-formulation with the interior point and crossover (the earlier choice) took 34-40 s on area 10."""
+formulation with the interior point and crossover (the earlier choice) took 38 s on area 10."""
 
 
 HIGHS_LP_OPTIONS: dict[str, object] = {"solver": "ipm"}  # as one LP (no blocks)
