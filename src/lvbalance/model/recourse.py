@@ -197,7 +197,7 @@ class RecoursePool:
             G[np.abs(G) < 1e-9] = 0.0  # numerical noise of the reduced costs
             self.cuts.append((Q - G @ point, G))
             self.values[point.tobytes()] = (point.copy(), Q)
-        if self._labels is not None:
+        if self._labels is not None and np.all((u == 0.0) | (u == 1.0)):  # plans only (not relaxed points)
             self._solutions[u.tobytes()] = [r[0].x for r in results if r[0] is not None]
         return self.values[u.tobytes()][1]
 
