@@ -31,7 +31,7 @@ from lvbalance.results import Plan, Schedules, SolveStatus
 log = logging.getLogger(__name__)
 
 BENDERS_PLAN = "benders_plan"
-"""Rows that fix the plan Benders found, for the final solve of the whole model."""
+"""Rows that fix the plan Benders found (the smoothing stage and any solve of the model with the plan fixed read them)."""
 NO_MOVE = "fallback_no_move"
 """Rows that fix "no move" when no plan was found in time."""
 
