@@ -277,6 +277,11 @@ def _solve_lp(lp: highspy.HighsLp, options: dict[str, HighsValue]) -> np.ndarray
     return np.asarray(h.getSolution().col_value, dtype=float)
 
 
+def expression_value(expr: linopy.LinearExpression | linopy.QuadraticExpression) -> float:
+    """Value of a scalar expression at the model's current solution, its constant included."""
+    return float(np.asarray(expr.solution).sum())
+
+
 def write_solution(m: linopy.Model, vlabels: np.ndarray, x: np.ndarray) -> None:
     """Put the solution ``x`` (in the order of ``vlabels``) into the model's variables."""
     by_label = np.full(int(vlabels.max()) + 1 if len(vlabels) else 0, np.nan)

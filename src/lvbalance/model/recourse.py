@@ -28,7 +28,7 @@ import pandas as pd
 
 from lvbalance.case import Case
 from lvbalance.dims import OPTION, SCENARIO
-from lvbalance.model.blocks import NotSeparableError, column_positions, scenario_lps, write_solution
+from lvbalance.model.blocks import NotSeparableError, column_positions, expression_value, scenario_lps, write_solution
 from lvbalance.model.build import BuiltModel, build_model
 from lvbalance.model.data import ModelData, model_data
 from lvbalance.model.solve import quiet_highs
@@ -203,13 +203,16 @@ class RecoursePool:
 
     def write_solution(self, m: linopy.Model, u: np.ndarray) -> bool:
         """Put the stage-2 solution found at plan ``u`` (each scenario's subproblem at ``u``) into
-        ``m``'s variables, so that the plan needs no solve of its own; False, with ``m`` untouched,
+        ``m``'s variables and its objective value, as a solve would, so that the plan needs no solve
+        of its own (the rows fixing the plan are the caller's); False, with ``m`` untouched,
         when there is none: ``u`` not evaluated here, subproblems built on their own, or ``m``
         not laid out as the model they were cut out of."""
         found = self._solutions.get(u.tobytes())
         if found is None or self._labels is None or _layout(m) != self._layout:
             return False
         write_solution(m, np.concatenate(self._labels), np.concatenate(found))
+        m.status, m.termination_condition = "ok", "optimal"
+        m.objective.set_value(expression_value(m.objective.expression))
         return True
 
 

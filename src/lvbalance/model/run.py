@@ -169,9 +169,8 @@ def _solve_by_benders(built: BuiltModel, case: Case, scenarios: ScenarioSet, poo
     built.model.add_constraints(u == xr.DataArray(plan, dims=OPTION, coords={OPTION: built.options.index}), name=BENDERS_PLAN)
     m = built.model
     if pool.write_solution(m, plan):
-        m.status, m.termination_condition = "ok", "optimal"
-        objective, final_time_s = float(np.asarray(m.objective.expression.solution).sum()), 0.0
-        m.objective.set_value(objective)
+        assert m.objective.value is not None
+        objective, final_time_s = float(m.objective.value), 0.0
     else:
         final = solve(built, case.params.solver, plan_fixed=True)
         objective, final_time_s = final.objective, final.solve_time_s

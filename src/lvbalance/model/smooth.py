@@ -43,7 +43,7 @@ from linopy.constants import TERM_DIM
 
 from lvbalance.case import Case
 from lvbalance.dims import EV, SCENARIO, STEP
-from lvbalance.model.blocks import LP_OPTIONS, HighsValue, scenario_of_labels
+from lvbalance.model.blocks import LP_OPTIONS, HighsValue, expression_value, scenario_of_labels
 from lvbalance.model.build import BuiltModel
 from lvbalance.model.solve import _solver_options, solve_blocks
 from lvbalance.params import SolverParams
@@ -134,7 +134,7 @@ def smooth_schedules(
     share_opt = share.solution
     m.add_constraints(share <= share_opt + REL_TOL * np.maximum(abs(share_opt), 1.0), name="smooth_objective")
     if shared.nterm:
-        shared_opt = _value(shared)
+        shared_opt = expression_value(shared)
         m.add_constraints(shared <= shared_opt + REL_TOL * max(abs(shared_opt), 1.0), name="smooth_objective_shared")
     imb = built.imbalance.sigma_max - built.imbalance.sigma_min
     imb_opt = (built.imbalance.sigma_max.solution - built.imbalance.sigma_min.solution).sum(STEP)
@@ -156,7 +156,7 @@ def smooth_schedules(
 
     try:
         _solve_lp(built, solver, block_options)
-        after = _value(objective)
+        after = expression_value(objective)
         if not after <= optimum + 10 * REL_TOL * max(abs(optimum), 1.0):
             raise RuntimeError(f"objective {after:.9g} above the optimum {optimum:.9g}")
     except Exception as exc:  # any failure of the second stage keeps the optimum found
@@ -246,8 +246,3 @@ def _solve_lp(built: BuiltModel, solver: SolverParams, block_options: dict[str, 
         solver_log.setLevel(level)
     if condition != "optimal":
         raise RuntimeError(f"solver {name} ended with {status} ({condition})")
-
-
-def _value(expr: linopy.LinearExpression | linopy.QuadraticExpression) -> float:
-    """Value of a scalar linear expression at the current solution."""
-    return float(np.asarray(expr.solution).sum())
