@@ -245,6 +245,12 @@ class SolverParams(_Section):
     benders_relaxed_time_share: float = Field(
         0.25, ge=0, le=1, description="Benders: largest share of time_limit_s spent on the LP-relaxed master [-]"
     )
+    benders_coarse_block_h: float = Field(
+        3.0,
+        ge=0,
+        description="Benders: length of the blocks of steps of the coarse stage 2 in the master, a lower bound on each "
+        "scenario's recourse from block means of the feeder loads (model/coarse.py; 0: cuts only) [h]",
+    )
     smooth_schedules: bool = Field(
         True,
         description="after the optimum, pick among the equally optimal EV schedules the one with the least total variation "

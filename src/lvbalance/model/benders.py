@@ -29,37 +29,20 @@ import math
 import time
 from dataclasses import dataclass
 
-import highspy
-import linopy
 import numpy as np
 import pandas as pd
-import xarray as xr
 
 from lvbalance.dims import OPTION, SCENARIO
-from lvbalance.model.blocks import column_positions, serial_highs
+from lvbalance.model.blocks import serial_highs
 from lvbalance.model.build import BuiltModel
 from lvbalance.model.data import ModelData
+from lvbalance.model.master import Master
 from lvbalance.model.recourse import RecoursePool
-from lvbalance.model.stage1 import BUDGET_ALLOWANCE, add_stage1
+from lvbalance.model.stage1 import BUDGET_ALLOWANCE
 from lvbalance.params import SolverParams
 from lvbalance.profiles import ScenarioSet
 
 log = logging.getLogger(__name__)
-
-
-MASTER_OPTIONS: dict[str, bool | int | float | str] = {
-    "output_flag": False,
-    "mip_rel_gap": 0.0,
-    "random_seed": 0,
-    # the master's rows are dense cuts: HiGHS's root reduced-cost sub-MIP and its restart after
-    # root presolve cost more than they find; without them the master of m3 on the default case
-    # with all 71 iterations' cuts took 1.85 s instead of 3.55 s, the same 109 nodes and bound
-    # (the cuts of 20 and 40 iterations: 0.79 -> 0.33 s, 2.31 -> 0.81 s)
-    "mip_heuristic_run_root_reduced_cost": False,
-    "mip_allow_restart": False,
-    "threads": 1,  # between rounds of subproblems that run side by side (blocks.serial_highs)
-}
-"""HiGHS options of the Benders master."""
 
 
 PARETO_STEP = 0.05
@@ -137,7 +120,7 @@ def solve_benders(
     pool = pool if pool is not None else RecoursePool()
     serial_highs()
     pool.attach(built, scenarios)
-    master = _Master(built, pd.Series(beta, index=data.probability[SCENARIO].values), plan_cost)
+    master = Master(built, pd.Series(beta, index=data.probability[SCENARIO].values), plan_cost, solver.benders_coarse_block_h)
     for const, grad in pool.cuts:
         master.add_cuts(const, grad)
 
@@ -215,62 +198,3 @@ def solve_benders(
             break
     chosen = [str(i) for i in ids[best_u > 0.5]]
     return BendersResult(chosen, upper, min(lower, upper), it, time.perf_counter() - t0)
-
-
-class _Master:
-    """Stage-1 rules (the same builder as the extensive form) plus the cuts, kept in one
-    HiGHS instance: cuts are appended as rows, the relaxed and the integer master differ
-    only by the integrality of ``u``."""
-
-    def __init__(self, built: BuiltModel, beta: pd.Series, plan_cost: np.ndarray) -> None:
-        m = linopy.Model(force_dim_names=True)
-        u = add_stage1(m, built.options, built.data.case.params.planning)
-        assert u is not None
-        scen = pd.Index(beta.index, name=SCENARIO)
-        theta = m.add_variables(lower=0.0, coords=[scen], name="theta")
-        cost = xr.DataArray(plan_cost, dims=OPTION, coords={OPTION: u.indexes[OPTION]})
-        prob = xr.DataArray(beta.to_numpy(), dims=SCENARIO, coords={SCENARIO: scen})
-        m.add_objective((u * cost).sum() + (theta * prob).sum())
-        self.h: highspy.Highs = linopy.io.to_highspy(m)
-        for key, value in MASTER_OPTIONS.items():
-            self.h.setOptionValue(key, value)
-        self.u_cols = column_positions(m, u.labels.values)
-        self.theta_cols = column_positions(m, theta.labels.values)
-        self.n_cols = self.h.getNumCol()
-        self.cuts: list[tuple[np.ndarray, np.ndarray]] = []
-
-    def add_cuts(self, const: np.ndarray, grad: np.ndarray) -> None:
-        """``theta_s - grad_s . u >= const_s`` for every scenario ``s`` (one row each)."""
-        self.cuts.append((const, grad))
-        for s, col in enumerate(self.theta_cols):
-            nz = np.flatnonzero(grad[s])
-            idx = np.concatenate([[col], self.u_cols[nz]]).astype(np.int32)
-            val = np.concatenate([[1.0], -grad[s, nz]])
-            self.h.addRow(float(const[s]), highspy.kHighsInf, len(idx), idx, val)
-
-    def solve(self, *, integer: bool, start: np.ndarray | None = None) -> tuple[np.ndarray, float]:
-        """The plan (or relaxed point) and the lower bound; ``start``: a plan to start the integer master from."""
-        n = len(self.u_cols)
-        kind = highspy.HighsVarType.kInteger if integer else highspy.HighsVarType.kContinuous
-        self.h.changeColsIntegrality(n, self.u_cols, np.full(n, kind))
-        if integer and start is not None:
-            self.h.setSolution(self._point(start))
-        self.h.run()
-        status = self.h.getModelStatus()
-        if status != highspy.HighsModelStatus.kOptimal:
-            raise RuntimeError(f"Benders master problem ended with {self.h.modelStatusToString(status)}")
-        value = np.asarray(self.h.getSolution().col_value)[self.u_cols]
-        info = self.h.getInfo()
-        bound = info.mip_dual_bound if integer else info.objective_function_value
-        # + 0.0: no negative zeros (plans are keyed by their bytes)
-        return (np.round(value) if integer else np.clip(value, 0.0, 1.0)) + 0.0, float(bound)
-
-    def _point(self, u: np.ndarray) -> highspy.HighsSolution:
-        """A full master solution at plan ``u``: each ``theta_s`` at its largest cut."""
-        x = np.zeros(self.n_cols)
-        x[self.u_cols] = u
-        theta = np.max([c + g @ u for c, g in self.cuts], axis=0) if self.cuts else np.zeros(len(self.theta_cols))
-        x[self.theta_cols] = np.maximum(theta, 0.0)
-        sol = highspy.HighsSolution()
-        sol.col_value = list(x)
-        return sol
