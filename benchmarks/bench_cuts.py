@@ -1,4 +1,4 @@
-"""Benders with and without Pareto cuts, with and without the relaxed phase, side by side (issue 12, item 1).
+"""Benders with and without the coarse stage 2, Pareto cuts and the relaxed phase, side by side (issue 12, item 1).
 
 Run: ``.venv/bin/python -m benchmarks.bench_cuts [--method m3] [--case DIR]``.
 
@@ -6,11 +6,13 @@ Solves one method's plan by Benders (no time or work limit) on the default case
 (imbalance weight 5000) or on a case directory, in four ways one after the other in this one
 run, each on a fresh :class:`lvbalance.model.recourse.RecoursePool` (nothing cached):
 
-* ``plain``: a cut at each plan the integer master proposes (the subproblem's duals as they come);
+* ``plain``: a cut at each plan the integer master proposes (the subproblem's duals as they come),
+  and nothing else in the master;
 * ``plain + relaxed``: first cuts at the LP-relaxed master's optimum until its bound stalls;
-* ``pareto 0.2``: each plan's cut and its Pareto cut (``benders.core_point``) a step 0.2 towards
-  the core point, integer master only;
-* ``pareto`` at ``benders.PARETO_STEP``: the same with the default step.
+* ``pareto``: each plan's cut and its Pareto cut (``benders.core_point``) a step
+  ``benders.PARETO_STEP`` towards the core point;
+* ``coarse H h``: the master holds the coarse stage 2 (``model/coarse.py``) with blocks of H hours,
+  with plain or Pareto cuts (``coarse 3 h + pareto`` is the default).
 
 Printed per way: iterations, time, objective, bound and gap, and whether it ends at the same
 plan as the first. Timings are printed, not asserted.
@@ -31,11 +33,14 @@ from lvbalance.model.methods import METHODS
 from lvbalance.model.recourse import RecoursePool
 from lvbalance.profiles import build_profiles
 
-WAYS = {  # name: (Pareto step, most relaxed-phase iterations)
-    "plain": (0.0, 0),
-    "plain + relaxed": (0.0, 50),
-    "pareto 0.2": (0.2, 0),
-    f"pareto {PARETO_STEP}": (PARETO_STEP, 0),
+WAYS = {  # name: (Pareto step, most relaxed-phase iterations, coarse stage 2's blocks [h]; 0: none)
+    "plain": (0.0, 0, 0.0),
+    "plain + relaxed": (0.0, 50, 0.0),
+    "pareto": (PARETO_STEP, 0, 0.0),
+    "coarse 24 h + pareto": (PARETO_STEP, 0, 24.0),
+    "coarse 3 h": (0.0, 0, 3.0),
+    "coarse 3 h + pareto": (PARETO_STEP, 0, 3.0),
+    "coarse 1 h + pareto": (PARETO_STEP, 0, 1.0),
 }
 
 
@@ -56,15 +61,15 @@ def main() -> None:
     built = build_model(model_data(case, scenarios, opts), method)
     print(f"{a.method} on {a.case or 'the default case'}: {len(built.options)} options, {len(scenarios.scenarios)} scenarios")
     first = None
-    for name, (step, relaxed) in WAYS.items():
-        solver = case.params.solver.model_copy(update={"benders_relaxed_iterations": relaxed})
+    for name, (step, relaxed, block_h) in WAYS.items():
+        solver = case.params.solver.model_copy(update={"benders_relaxed_iterations": relaxed, "benders_coarse_block_h": block_h})
         t0 = time.perf_counter()
         r = solve_benders(built, solver, scenarios, RecoursePool(), pareto_step=step)
         took = time.perf_counter() - t0
         first = first if first is not None else r.chosen
         print(
-            f"  {name:<17} {r.iterations:4d} iterations {took:7.1f} s  objective {r.upper_bound:.4f}  "
-            f"bound {r.lower_bound:.4f}  gap {r.gap:.1e}  same plan as plain: {r.chosen == first}"
+            f"  {name:<21} {r.iterations:4d} iterations {took:7.1f} s  objective {r.upper_bound:.4f}  "
+            f"bound {r.lower_bound:.4f}  gap {r.gap:.1e}  same plan as the first: {r.chosen == first}"
         )
 
 

@@ -416,8 +416,8 @@ def build(seed: int = 2024, area: int = AREA) -> tuple[Case, dict[str, object]]:
             "params_note": (
                 "objective.imbalance_weight = 5000 per point: the feeders are large (187 kW) for their load, so "
                 "one point of expected imbalance is ~1.9 kW of average load; at the default 1000 no move pays for "
-                "its cable. solver.benders_max_iterations = 25 keeps the demo short (m3 stops there with its gap, "
-                "the same plan on every machine; removing the line lifts it); time_limit_s = 300 is the safety net."
+                "its cable. solver.benders_max_iterations = 25 is a work limit (a method that reaches it stops with "
+                "its gap, the same plan on every machine; removing the line lifts it); time_limit_s = 300 is the safety net."
             ),
             "built_by": f"scripts/build_default_case.py --seed {seed}" + ("" if area == AREA else f" --area {area}"),
         },

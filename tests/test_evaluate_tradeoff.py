@@ -230,3 +230,13 @@ def test_no_front_without_moves_or_points() -> None:
     assert front is None
     _, front = plan_with_tradeoff(case, scen, METHODS["baseline"], options, budget=1000.0)
     assert front is None
+
+
+def test_a_front_only_for_the_methods_listed_unless_a_budget_asks() -> None:
+    """``tradeoff.methods``: m2 left out plans without a front; a budget still sweeps it."""
+    case, scen = _case_and_scenarios(tradeoff={"max_points": 10, "methods": ["m1"]})
+    options = move_options(case)
+    _, front = plan_with_tradeoff(case, scen, METHODS["m2"], options)
+    assert front is None
+    _, front = plan_with_tradeoff(case, scen, METHODS["m2"], options, budget=float(options["cost"].max()))
+    assert front is not None and front.chosen is not None

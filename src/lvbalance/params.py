@@ -267,6 +267,13 @@ class TradeoffParams(_Section):
         description="most budgets solved from the unlimited budget downwards, each a MILP [-]; 0: no front "
         "(tradeoff.csv is then written only for --budget / --target-imbalance, with the points they need)",
     )
+    methods: list[Literal["m1", "m2", "m3"]] = Field(
+        ["m1", "m2"],
+        description="methods whose plan comes with its front when max_points > 0 (--budget and --target-imbalance "
+        "need one for every method with moves). m3 is left out by default: it prices moves by straight lines, so its "
+        "budgets do not order its plans' street costs (on the default case 4 of its 10 points were dropped as dominated "
+        "once priced on streets), and its front cost 35 s of a 76 s demo",
+    )
     imbalance_resolution_pct: float = Field(
         1e-4,
         gt=0,

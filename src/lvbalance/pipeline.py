@@ -15,7 +15,7 @@ import pandas as pd
 
 from lvbalance.case import Case
 from lvbalance.evaluate.metrics import compute_metrics
-from lvbalance.evaluate.tradeoff import TRADEOFF_NAME, TradeoffFront, check_selection, plan_with_tradeoff, write_tradeoff
+from lvbalance.evaluate.tradeoff import TRADEOFF_NAME, TradeoffFront, check_selection, plan_with_tradeoff, wants_front, write_tradeoff
 from lvbalance.evaluate.why import WHY_NAME, NoMoveReason, why_no_move
 from lvbalance.io.plan_geojson import write_plan_geojson
 from lvbalance.model.methods import METHODS, get_method
@@ -84,7 +84,7 @@ def plan_and_write(
             options[straight] = move_options(case, straight_line=straight, graph=graph)
     results: dict[str, MethodRun] = {}
     for m in methods:
-        front_too = m.moves and (case.params.tradeoff.max_points > 0 or budget is not None or target_imbalance_pct is not None)
+        front_too = wants_front(case, m) or m.moves and (budget is not None or target_imbalance_pct is not None)
         say(f"{m.id}: build and solve" + (", cost-imbalance trade-off" if front_too else ""))
         opts = options.get(m.straight_line) if m.moves else None
         res, front = plan_with_tradeoff(case, profiles.scenarios, m, opts, budget=budget, target_pct=target_imbalance_pct)

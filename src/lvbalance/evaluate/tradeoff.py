@@ -371,6 +371,13 @@ def check_selection(budget: float | None, target_pct: float | None) -> None:
             raise ValueError(f"{name} must be a finite number >= 0, not {v:g}")
 
 
+def wants_front(case: Case, method: Method) -> bool:
+    """Whether the method's plan comes with its front without being asked for a budget or target:
+    it moves customers, ``tradeoff.max_points`` > 0 and it is one of ``tradeoff.methods``."""
+    settings = case.params.tradeoff
+    return method.moves and settings.max_points > 0 and method.id in settings.methods
+
+
 def plan_with_tradeoff(
     case: Case,
     scenarios: ScenarioSet,
@@ -385,7 +392,7 @@ def plan_with_tradeoff(
 
     Without ``budget`` and ``target_pct`` the case's weights choose the plan
     (:func:`plan_method`, as without a front) and the front is computed when
-    ``tradeoff.max_points`` > 0 and that plan is proven optimal (a plan stopped at the time
+    :func:`wants_front` and that plan is proven optimal (a plan stopped at the time
     limit says that its front's points would not be proven either: no front, a warning).
     With one of them the front is computed, the point is selected (:func:`select_point`) and planned with its moves fixed (stage 2 under the
     case's objective, schedules smoothed as usual); its status and gap are the point's.
@@ -394,11 +401,11 @@ def plan_with_tradeoff(
     select = budget is not None or target_pct is not None
     # one pool for the plan and its front; none when no front follows (its subproblems would stay
     # in memory through the plan's smoothing for nothing)
-    front_follows = select or (method.moves and options is not None and case.params.tradeoff.max_points > 0)
+    front_follows = select or (options is not None and wants_front(case, method))
     pool = RecoursePool() if front_follows else None
     if not select:
         result = plan_method(case, scenarios, method, options=options if method.moves else None, pool=pool)
-        if not (method.moves and options is not None and case.params.tradeoff.max_points > 0):
+        if not front_follows:
             return result, None
         if result.info.status != SolveStatus.OPTIMAL:  # its points could not be proven either
             log.warning(

@@ -31,6 +31,7 @@ from lvbalance.dims import OPTION, SCENARIO
 from lvbalance.model.blocks import NotSeparableError, column_positions, expression_value, scenario_lps, write_solution
 from lvbalance.model.build import BuiltModel, build_model
 from lvbalance.model.data import ModelData, model_data
+from lvbalance.model.master import Master
 from lvbalance.model.solve import quiet_highs
 from lvbalance.model.stage1 import PLAN_RULES
 from lvbalance.profiles import ScenarioSet, scenario_subset
@@ -128,6 +129,7 @@ class RecoursePool:
         self._layout: tuple[object, ...] | None = None
         self._solutions: dict[bytes, list[np.ndarray]] = {}
         """evaluated plan -> each subproblem's solution at it (when cut out of a model)"""
+        self._master: Master | None = None
 
     def attach(self, built: BuiltModel, scenarios: ScenarioSet) -> None:
         """Make the pool serve ``built``: keep what it holds if it was built for the same stage 2."""
@@ -141,7 +143,15 @@ class RecoursePool:
         quiet_highs()
         self._labels, self._layout, self._solutions = None, None, {}
         self._subs, self._weight = self._subproblems(built, case, scenarios, names)
-        self._key, self._scenarios, self.cuts, self.values = key, scenarios, [], {}
+        self._key, self._scenarios, self.cuts, self.values, self._master = key, scenarios, [], {}, None
+
+    def master(self, built: BuiltModel, coarse_block_h: float) -> Master:
+        """The Benders master of this stage 2 (:class:`~lvbalance.model.master.Master`), built on
+        first use, with every cut of the pool; budget and plan cost are the caller's to set."""
+        if self._master is None or self._master.coarse_block_h != coarse_block_h:
+            self._master = Master(built, built.data.probability.to_series(), coarse_block_h)
+        self._master.sync(self.cuts)
+        return self._master
 
     def _subproblems(
         self, built: BuiltModel, case: Case, scenarios: ScenarioSet, names: tuple[str, ...]
