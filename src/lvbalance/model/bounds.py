@@ -21,6 +21,8 @@ from lvbalance.model.methods import Method
 
 PAIR = "pair"
 """Dimension of the moved-EV copies: (EV, destination group)."""
+LC = "load_combination"
+"""Dimension of the load combinations ``LC(h, q)`` of the move options."""
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,22 @@ def lines_needing_rules(data: ModelData, flow_bound_kw: xr.DataArray) -> tuple[l
 def constrained_lines(data: ModelData, const: Constants) -> list[str]:
     """Feeder outlets first, then every line that needs a rule of Eq 20, each once."""
     return list(dict.fromkeys([*data.feeder_outlet.values, *const.hard_lines, *const.heavy_lines]))
+
+
+def load_combinations(data: ModelData, options: pd.DataFrame) -> tuple[xr.DataArray, xr.DataArray]:
+    """The load combinations ``LC(h, q)`` of ``options`` (MODEL.md §4): (load_combination, option) 1
+    where the option moves that LC, and (load_combination, customer) 1 where the customer belongs
+    to it. The options of one LC differ only in their target."""
+    lc_of = options["end_node"].astype(str) + "/" + options["q"].astype(str)
+    combos = pd.Index(pd.unique(lc_of), name=LC)
+    member = xr.DataArray(
+        (lc_of.to_numpy()[None, :] == combos.to_numpy()[:, None]).astype(float),
+        dims=(LC, OPTION),
+        coords={LC: combos, OPTION: list(options.index)},
+    )
+    first = lc_of.groupby(lc_of, sort=False).head(1)  # one option of each load combination: its customers
+    customers = data.lc.sel(option=list(first.index)).rename(option=LC).assign_coords({LC: first.to_numpy()})
+    return member, customers
 
 
 def option_line_effect(data: ModelData, options: pd.DataFrame, lines: list[str]) -> np.ndarray:

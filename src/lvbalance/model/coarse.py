@@ -31,9 +31,8 @@ import pandas as pd
 import xarray as xr
 
 from lvbalance.dims import CUSTOMER, EV, FEEDER, OPTION, SCENARIO, STEP
-from lvbalance.model.bounds import Constants
+from lvbalance.model.bounds import LC, Constants, load_combinations
 from lvbalance.model.data import ModelData
-from lvbalance.model.stage2 import LC
 
 BLOCK = "block"
 """Dimension of the blocks of steps the coarse stage 2 averages over."""
@@ -83,15 +82,7 @@ def coarse_data(data: ModelData, const: Constants, options: pd.DataFrame, block_
     outlets = data.feeder_outlet
     feeders = pd.Index(list(outlets.index), name=FEEDER)
     on_feeder = data.downstream.sel(line=list(outlets.values)).rename(line=FEEDER).assign_coords({FEEDER: feeders})
-    lc_of = options["end_node"].astype(str) + "/" + options["q"].astype(str)
-    combos = pd.Index(pd.unique(lc_of), name=LC)
-    first = lc_of.groupby(lc_of, sort=False).head(1)  # one option of each load combination: its customers
-    members = data.lc.sel(option=list(first.index)).rename(option=LC).assign_coords({LC: combos})
-    member = xr.DataArray(
-        (lc_of.to_numpy()[None, :] == combos.to_numpy()[:, None]).astype(float),
-        dims=(LC, OPTION),
-        coords={LC: combos, OPTION: list(options.index)},
-    )
+    member, members = load_combinations(data, options)
     effect = member * data.line_effect.sel(option=list(options.index), line=list(outlets.values)).rename(line=FEEDER).assign_coords(
         {FEEDER: feeders}
     )

@@ -23,11 +23,8 @@ import xarray as xr
 from linopy.config import LinopySemanticsWarning
 
 from lvbalance.dims import CUSTOMER, EV, FEEDER, LINE, OPTION, SCENARIO, STEP
-from lvbalance.model.bounds import PAIR, Constants
+from lvbalance.model.bounds import LC, PAIR, Constants, load_combinations
 from lvbalance.model.data import ModelData
-
-LC = "load_combination"
-"""Dimension of the load combinations ``LC(h, q)`` of the move options."""
 
 
 @dataclass(frozen=True)
@@ -189,17 +186,10 @@ def _moved_load_flow(
     the fixed power of ``c`` multiplies ``z``: each (line, scenario, step) row then has one
     term per load combination instead of one per option (the model is several times smaller
     and sparser; the flows are the same)."""
-    opts = list(options.index)
-    lc_of = options["end_node"].astype(str) + "/" + options["q"].astype(str)
-    combos = pd.Index(pd.unique(lc_of), name=LC)
-    member = xr.DataArray(
-        (lc_of.to_numpy()[None, :] == combos.to_numpy()[:, None]).astype(float), dims=(LC, OPTION), coords={LC: combos, OPTION: opts}
-    )
-    effect = data.line_effect.sel(option=opts, line=lines)
-    z = m.add_variables(lower=-1.0, upper=1.0, coords=[combos, pd.Index(lines, name=LINE)], name="lc_line_effect")
+    member, members = load_combinations(data, options)
+    effect = data.line_effect.sel(option=list(options.index), line=lines)
+    z = m.add_variables(lower=-1.0, upper=1.0, coords=[member.indexes[LC], pd.Index(lines, name=LINE)], name="lc_line_effect")
     m.add_constraints(z - (u * (member * effect)).sum(OPTION) == 0, name="lc_line_effect_def")
-    first = lc_of.groupby(lc_of, sort=False).head(1)  # one option of each load combination: its customers
-    members = data.lc.sel(option=list(first.index)).rename(option=LC).assign_coords({LC: first.to_numpy()})
     moved_fixed = xr.dot(members, const.fixed_kw, dim=CUSTOMER)  # (lc, s, t)
     return (z * moved_fixed).sum(LC)
 
