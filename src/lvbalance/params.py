@@ -271,8 +271,8 @@ class TradeoffParams(_Section):
         ["m1", "m2"],
         description="methods whose plan comes with its front when max_points > 0 (--budget and --target-imbalance "
         "need one for every method with moves). m3 is left out by default: it prices moves by straight lines, so its "
-        "budgets do not order its plans' street costs (on the default case 4 of its 10 points were dropped as dominated "
-        "once priced on streets), and its front cost 35 s of a 76 s demo",
+        "budgets do not order its plans' street costs (on the default case 5 of its 11 solved points fell off the front "
+        "once priced on streets; benchmarks/bench_tradeoff.py), and its front took 38 s",
     )
     imbalance_resolution_pct: float = Field(
         1e-4,
