@@ -33,6 +33,7 @@ import xarray as xr
 from lvbalance.dims import CUSTOMER, EV, FEEDER, OPTION, SCENARIO, STEP
 from lvbalance.model.bounds import LC, Constants, load_combinations
 from lvbalance.model.data import ModelData
+from lvbalance.model.stage2 import add_envelope
 
 BLOCK = "block"
 """Dimension of the blocks of steps the coarse stage 2 averages over."""
@@ -129,12 +130,8 @@ def add_coarse_recourse(m: linopy.Model, u: linopy.Variable, coarse: CoarseData,
         m.add_constraints((w * n_b).sum(BLOCK) - (z * coarse.lc_energy).sum(LC) == coarse.energy, name="coarse_v2g_energy")
         load = load + w
     sigma = load / coarse.rating_kw
-    coords = [coarse.fixed_kw.indexes[SCENARIO], coarse.share.indexes[BLOCK]]
-    smax = m.add_variables(coords=coords, name="coarse_sigma_max")
-    smin = m.add_variables(coords=coords, name="coarse_sigma_min")
-    m.add_constraints(smax - sigma >= 0, name="coarse_sigma_max_def")
-    m.add_constraints(smin - sigma <= 0, name="coarse_sigma_min_def")
-    peak = m.add_variables(lower=0.0, coords=[coords[0]], name="coarse_peak_imbalance")
+    smax, smin = add_envelope(m, sigma, [coarse.fixed_kw.indexes[SCENARIO], coarse.share.indexes[BLOCK]], "coarse_sigma")
+    peak = m.add_variables(lower=0.0, coords=[coarse.fixed_kw.indexes[SCENARIO]], name="coarse_peak_imbalance")
     m.add_constraints(peak - 100.0 * (smax - smin) >= 0, name="coarse_peak_imbalance_def")
     weights = data.case.params.objective
     mean_pct = 100.0 * ((smax - smin) * coarse.share).sum(BLOCK)

@@ -267,12 +267,19 @@ def add_imbalance(m: linopy.Model, flow: linopy.LinearExpression, data: ModelDat
     outlets = data.feeder_outlet
     P_f = flow.sel(line=list(outlets.values)).rename(line=FEEDER).assign_coords({FEEDER: list(outlets.index)})
     sigma = P_f / data.feeder_rating_kw
-    coords = [data.probability.indexes[SCENARIO], data.load_kw.indexes[STEP]]
-    smax = m.add_variables(coords=coords, name="sigma_max")
-    smin = m.add_variables(coords=coords, name="sigma_min")
-    m.add_constraints(smax - sigma >= 0, name="sigma_max_def")
-    m.add_constraints(smin - sigma <= 0, name="sigma_min_def")
+    smax, smin = add_envelope(m, sigma, [data.probability.indexes[SCENARIO], data.load_kw.indexes[STEP]], "sigma")
     return Imbalance(smax, smin, 100.0 * ((smax - smin) * data.probability).sum() / data.n_steps)
+
+
+def add_envelope(
+    m: linopy.Model, sigma: linopy.LinearExpression, coords: list[pd.Index], name: str
+) -> tuple[linopy.Variable, linopy.Variable]:
+    """Eq 14's epigraph: ``name_max >= sigma[f] >= name_min`` over the feeders, on ``coords``."""
+    upper = m.add_variables(coords=coords, name=f"{name}_max")
+    lower = m.add_variables(coords=coords, name=f"{name}_min")
+    m.add_constraints(upper - sigma >= 0, name=f"{name}_max_def")
+    m.add_constraints(lower - sigma <= 0, name=f"{name}_min_def")
+    return upper, lower
 
 
 def add_peak_imbalance(m: linopy.Model, imbalance: Imbalance, data: ModelData) -> linopy.LinearExpression:
