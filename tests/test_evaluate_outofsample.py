@@ -13,10 +13,18 @@ import pandas as pd
 import pytest
 
 from lvbalance.case import Case
-from lvbalance.evaluate.outofsample import _chosen_option_ids, out_of_sample, stochastic_value
+from lvbalance.evaluate.outofsample import (
+    _chosen_option_ids,
+    daily_imbalance,
+    day_scenarios,
+    fixed_plan_imbalance,
+    out_of_sample,
+    stochastic_value,
+)
 from lvbalance.flows import feeder_loads, line_flows, rewire
 from lvbalance.model.methods import METHODS
 from lvbalance.model.run import plan_method
+from lvbalance.model.smooth import without_smoothing
 from lvbalance.profiles import ProfileResult, build_profiles, day_context, day_profiles, scenario_subset
 from lvbalance.results import Move
 from tests.fixtures import fig3_case, fig3_coarse, hand_scenarios
@@ -137,3 +145,22 @@ def test_vss_and_evpi_are_not_negative() -> None:
     tol = 1e-6 * abs(sv.rp)
     assert sv.vss >= -tol
     assert sv.evpi >= -tol
+
+
+def test_methods_sharing_a_stage_2_share_one_model_with_the_same_days() -> None:
+    """m1, m3 and v2g_only (V2G) are evaluated on one model over the union of their moves, each plan
+    fixed in turn: every day's imbalance is what a model of that plan alone gives."""
+    case = _case()
+    profiles = build_profiles(case)
+    plans = {m: plan_method(case, profiles.scenarios, METHODS[m]) for m in ("m1", "m3", "v2g_only")}
+    assert plans["m1"].plan.moves  # a plan that makes a difference
+    case = without_smoothing(case)
+    scen = day_scenarios(case, profiles, profiles.heldout_days)
+    shared = fixed_plan_imbalance(case, scen, plans)
+    assert list(shared) == ["m1", "m3", "v2g_only"]
+    for mid, res in plans.items():
+        method = METHODS[mid]
+        moves = [str(o) for o in res.built.options.index[res.built.u.solution.to_numpy() > 0.5]] if res.built.u is not None else None
+        alone = plan_method(case, scen, method, options=res.built.data.options if method.moves else None, fixed_moves=moves)
+        assert np.allclose(shared[mid].to_numpy(), daily_imbalance(alone).to_numpy(), rtol=1e-6, atol=1e-6), mid
+    assert np.abs(shared["m1"] - shared["v2g_only"]).max() > 1e-3
