@@ -44,7 +44,7 @@ from lvbalance.model.blocks import serial_highs
 from lvbalance.model.build import BuiltModel
 from lvbalance.model.data import ModelData
 from lvbalance.model.recourse import RecoursePool
-from lvbalance.model.stage1 import BUDGET_ALLOWANCE
+from lvbalance.model.stage1 import allowed_cost
 from lvbalance.params import SolverParams
 from lvbalance.profiles import ScenarioSet
 
@@ -139,7 +139,7 @@ def solve_benders(
         return value(u, Q)
 
     def within_budget(u: np.ndarray) -> bool:
-        return budget is None or float(options["cost"].to_numpy(float) @ u) <= budget * (1 + BUDGET_ALLOWANCE)
+        return budget is None or float(options["cost"].to_numpy(float) @ u) <= allowed_cost(budget)
 
     def out_of_time() -> bool:
         return time.perf_counter() - t0 > solver.time_limit_s

@@ -23,7 +23,7 @@ from lvbalance.dims import SCENARIO
 from lvbalance.model.blocks import column_positions
 from lvbalance.model.build import BuiltModel
 from lvbalance.model.coarse import add_coarse_recourse, coarse_data
-from lvbalance.model.stage1 import BUDGET_ALLOWANCE, add_stage1, plan_cost
+from lvbalance.model.stage1 import add_stage1, allowed_cost, plan_cost
 
 MASTER_OPTIONS: dict[str, bool | int | float | str] = {
     "output_flag": False,
@@ -76,7 +76,7 @@ class Master:
         """The plan's cost per option in the objective's weighting, and the budget (None: none;
         with the allowance of :func:`~lvbalance.model.stage1.add_budget_limit`)."""
         self.h.changeColsCost(len(self.u_cols), self.u_cols, np.asarray(plan_cost, dtype=float))
-        upper = highspy.kHighsInf if budget is None else budget * (1 + BUDGET_ALLOWANCE)
+        upper = highspy.kHighsInf if budget is None else allowed_cost(budget)
         self.h.changeRowBounds(self._budget_row, -highspy.kHighsInf, upper)
 
     def sync(self, cuts: list[tuple[np.ndarray, np.ndarray]]) -> None:

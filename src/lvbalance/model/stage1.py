@@ -111,7 +111,12 @@ def add_budget_limit(m: linopy.Model, u: linopy.Variable, options: pd.DataFrame,
     (the Benders subproblems fix ``u`` at the rounded master plan). Callers that step budgets
     down keep their step well above it.
     """
-    return m.add_constraints((u * plan_cost(options)).sum() <= budget * (1 + BUDGET_ALLOWANCE), name=BUDGET_ROW)
+    return m.add_constraints((u * plan_cost(options)).sum() <= allowed_cost(budget), name=BUDGET_ROW)
+
+
+def allowed_cost(budget: float) -> float:
+    """The most a plan may cost under ``budget``: the budget and its round-off allowance (:data:`BUDGET_ALLOWANCE`) [currency]."""
+    return budget * (1 + BUDGET_ALLOWANCE)
 
 
 def plan_cost(options: pd.DataFrame) -> xr.DataArray:
